@@ -1,0 +1,99 @@
+"""Database access: where the database is, connections and pools, three query verbs.
+
+`database_url(settings)` is ``DATABASE_URL`` when set, otherwise the embedded server's
+(started on first use). Statements come from `sql.queries` by name; rows are dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from marketmanager.settings import Settings
+from sql import queries
+
+Row = dict[str, Any]
+Params = Mapping[str, Any] | None
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message names the (masked) URL."""
+
+
+def mask_password(url: str) -> str:
+    """`url` with any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from marketmanager.embedded import embedded_database_url
+
+    return embedded_database_url(settings.data_dir)
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Row]:
+    """A connection with dict rows, or `DatabaseUnavailable` with a readable message."""
+    try:
+        return psycopg.connect(url, row_factory=dict_row, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[0] if lines else "no answer"
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {mask_password(url)}: {reason}"
+        ) from error
+
+
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
+    return ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row},
+        open=True,
+        name="marketmanager",
+    )
+
+
+def create_async_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncConnectionPool:
+    """An async pool, not yet opened: ``await pool.open()`` in the app's lifespan."""
+    return AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row},
+        open=False,
+        name="marketmanager-api",
+    )
+
+
+def execute(conn: psycopg.Connection[Any], name: str, params: Params = None) -> int:
+    """Run the named statement; return the number of rows it touched."""
+    with conn.cursor() as cur:
+        cur.execute(queries[name], params)
+        return cur.rowcount
+
+
+def fetch_one(conn: psycopg.Connection[Any], name: str, params: Params = None) -> Row | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(queries[name], params)
+        return cur.fetchone()
+
+
+def fetch_all(conn: psycopg.Connection[Any], name: str, params: Params = None) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(queries[name], params)
+        return cur.fetchall()
+
+
+def with_database(url: str, dbname: str) -> str:
+    """`url` pointing at database `dbname` instead (query string and credentials kept)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + dbname))

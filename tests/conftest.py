@@ -1,0 +1,94 @@
+"""Shared fixtures: a real PostgreSQL, a migrated template, a fresh database per test.
+
+The server is ``DATABASE_URL`` when set, otherwise the embedded one (under
+``var/test-pg``, kept between runs so that it starts once). Each session migrates a
+template database once; each test that asks for ``db_url`` gets its own
+``CREATE DATABASE … TEMPLATE …`` copy, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from marketmanager import db
+from marketmanager.migrations import migrate
+from marketmanager.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the PostgreSQL server the suite runs against (any database on it)."""
+    explicit = os.environ.get("DATABASE_URL")
+    if explicit:
+        return explicit
+    from marketmanager.embedded import embedded_database_url
+
+    return embedded_database_url(REPO / "var" / "test-pg")
+
+
+def _admin(server_url: str) -> psycopg.Connection[Any]:
+    return db.connect(db.with_database(server_url, "postgres"), autocommit=True)
+
+
+def _drop(server_url: str, name: str) -> None:
+    with _admin(server_url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> Iterator[str]:
+    name = f"mm_tpl_{uuid.uuid4().hex[:12]}"
+    with _admin(server_url) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with db.connect(db.with_database(server_url, name)) as conn:
+            migrate(conn)
+        yield name
+    finally:
+        _drop(server_url, name)
+
+
+@pytest.fixture
+def empty_db_url(server_url: str) -> Iterator[str]:
+    """A new database with nothing in it (for migration tests)."""
+    name = f"mm_test_{uuid.uuid4().hex[:12]}"
+    with _admin(server_url) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield db.with_database(server_url, name)
+    finally:
+        _drop(server_url, name)
+
+
+@pytest.fixture
+def db_url(server_url: str, template_db: str) -> Iterator[str]:
+    """A new, migrated database for this test alone."""
+    name = f"mm_test_{uuid.uuid4().hex[:12]}"
+    with _admin(server_url) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    try:
+        yield db.with_database(server_url, name)
+    finally:
+        _drop(server_url, name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection (dict rows) to this test's database."""
+    with db.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at this test's database, with a private data dir."""
+    return Settings(database_url=db_url, data_dir=tmp_path / "data").resolved()
