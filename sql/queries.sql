@@ -22,3 +22,18 @@ RETURNING *
 -- name: delete_exchange --
 -- Remove an exchange with its markets, runs and history (ON DELETE CASCADE).
 DELETE FROM exchanges WHERE name = %(name)s RETURNING id
+
+-- name: register_node --
+-- A harvester node announces itself at start.
+INSERT INTO harvester_nodes (id, host, pid, pool_size)
+VALUES (%(id)s, %(host)s, %(pid)s, %(pool_size)s)
+
+-- name: node_heartbeat --
+-- The node's parent beats with the state of its children.
+UPDATE harvester_nodes SET heartbeat_at = now(), processes = %(processes)s
+WHERE id = %(id)s
+
+-- name: node_stopped --
+-- The node left cleanly.
+UPDATE harvester_nodes SET stopped_at = now(), heartbeat_at = now(), processes = '[]'
+WHERE id = %(id)s

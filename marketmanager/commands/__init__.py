@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from marketmanager.commands import migrate
+from marketmanager.commands import daemon, migrate, up
 
-COMMANDS: list[ModuleType] = [migrate]
+COMMANDS: list[ModuleType] = [migrate, up, daemon]

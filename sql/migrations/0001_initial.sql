@@ -119,8 +119,12 @@ CREATE TABLE harvester_nodes (
     heartbeat_at timestamptz NOT NULL DEFAULT now(),
     paused       boolean NOT NULL DEFAULT false,
     pool_size    integer NOT NULL CHECK (pool_size > 0),
+    draining     boolean NOT NULL DEFAULT false,
+    processes    jsonb NOT NULL DEFAULT '[]',
     stopped_at   timestamptz
 );
+COMMENT ON COLUMN harvester_nodes.processes IS
+    'the children of the node''s harvester parent: [{"name", "pid", "started_at", "restarts"}]';
 
 CREATE TABLE api_tokens (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

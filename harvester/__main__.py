@@ -1,0 +1,66 @@
+"""`python -m harvester`: the composition root of one harvester node."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import structlog
+
+from harvester import control, node, poller, scheduler, worker
+from harvester.context import ChildContext
+from harvester.tree import Child, ProcessTree
+from marketmanager import db
+from marketmanager.errors import UserFacingError
+from marketmanager.logging import configure_logging
+from marketmanager.migrations import require_migrated
+from marketmanager.settings import Settings
+
+log = structlog.get_logger()
+
+
+def build_children(settings: Settings) -> list[Child]:
+    children = [
+        Child("main", scheduler.run),
+        Child("poller", poller.run),
+        Child("control", control.run),
+    ]
+    children += [Child(f"worker-{n}", worker.run) for n in range(1, settings.pool_size + 1)]
+    return children
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+        configure_logging("harvester", settings.log_format)
+        url = db.database_url(settings)
+        conn = db.connect(url, autocommit=True)
+        require_migrated(conn)
+    except UserFacingError as error:
+        print(f"harvester: error: {error}", file=sys.stderr)
+        return 2
+    node_id = node.new_node_id()
+    structlog.contextvars.bind_contextvars(node=node_id)
+    node.register(conn, node_id, settings.pool_size)
+
+    def make_context(name: str, stop: Any) -> ChildContext:
+        return ChildContext(name, node_id, url, settings, stop)
+
+    tree = ProcessTree(
+        build_children(settings),
+        make_context,
+        grace=settings.shutdown_grace,
+        on_beat=lambda processes: node.beat(conn, node_id, processes),
+    )
+    log.info("harvester.started", pool_size=settings.pool_size)
+    try:
+        code = tree.run()
+    finally:
+        node.leave(conn, node_id)
+        conn.close()
+    log.info("harvester.stopped", exitcode=code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""What every harvester child process is handed (picklable, for the spawn start method)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
+
+from marketmanager.settings import Settings
+
+
+@dataclass(frozen=True)
+class ChildContext:
+    name: str  # main, poller, control, worker-N
+    node_id: str
+    database_url: str
+    settings: Settings
+    stop: Event  # set by the parent: finish what you are doing and return

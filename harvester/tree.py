@@ -1,0 +1,168 @@
+"""The harvester parent: starts its children, keeps them alive, stops them on SIGTERM.
+
+Signal handlers only record the signal; the loop notices it. The first SIGTERM/SIGINT
+asks for a graceful stop (children finish within the grace period); a second one ends
+everything at once. A child that dies too often makes the parent exit non-zero so that
+supervisord restarts the whole tree.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from harvester.context import ChildContext
+from harvester.restarts import RestartHistory
+
+log = structlog.get_logger()
+
+Target = Callable[[ChildContext], None]
+SPAWN = multiprocessing.get_context("spawn")
+
+
+@dataclass
+class Child:
+    name: str
+    target: Target
+    process: SpawnProcess | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    history: RestartHistory = field(default_factory=RestartHistory)
+
+    def describe(self) -> dict[str, Any]:
+        alive = self.process is not None and self.process.is_alive()
+        return {
+            "name": self.name,
+            "pid": self.process.pid if self.process else None,
+            "alive": alive,
+            "started_at": self.started_at,
+            "restarts": len(self.history.times),
+        }
+
+
+class Signals:
+    """Records SIGTERM/SIGINT; restores the previous handlers on `restore()`."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.changed = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received += 1
+        self.changed.set()
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+class ProcessTree:
+    """The children of one harvester node and the loop that watches them."""
+
+    def __init__(
+        self,
+        children: list[Child],
+        make_context: Callable[[str, Any], ChildContext],
+        *,
+        grace: float,
+        on_beat: Callable[[list[dict[str, Any]]], None],
+        beat_every: float = 2.0,
+    ) -> None:
+        self.children = children
+        self.stop_event = SPAWN.Event()
+        self.make_context = make_context
+        self.grace = grace
+        self.on_beat = on_beat
+        self.beat_every = beat_every
+        self.signals = Signals()
+
+    def _start(self, child: Child) -> None:
+        context = self.make_context(child.name, self.stop_event)
+        process = SPAWN.Process(target=child.target, args=(context,), name=child.name)
+        process.start()
+        child.process, child.started_at, child.restart_at = process, time.time(), None
+        log.info("child.started", child=child.name, pid=process.pid)
+
+    def processes(self) -> list[dict[str, Any]]:
+        return [child.describe() for child in self.children]
+
+    def run(self) -> int:
+        """Run until asked to stop; the exit code for the parent."""
+        self.signals.install()
+        try:
+            for child in self.children:
+                self._start(child)
+            code = self._watch()
+            if code == 0:
+                self._stop_gracefully()
+            else:
+                self._kill_all()
+            return code
+        finally:
+            self.signals.restore()
+
+    def _watch(self) -> int:
+        next_beat = 0.0
+        while self.signals.received == 0:
+            now = time.time()
+            for child in self.children:
+                if self._tend(child, now) is False:
+                    return 1
+            if now >= next_beat:
+                self.on_beat(self.processes())
+                next_beat = now + self.beat_every
+            self.signals.changed.wait(0.2)
+        return 0
+
+    def _tend(self, child: Child, now: float) -> bool:
+        """Restart `child` if it died; False when it cannot be kept alive."""
+        if child.process is not None and child.process.is_alive():
+            return True
+        if child.restart_at is None:
+            code = child.process.exitcode if child.process else None
+            if child.history.give_up(now):
+                log.error("child.gave_up", child=child.name, exitcode=code)
+                return False
+            delay = child.history.record(now)
+            child.restart_at = now + delay
+            log.warning("child.died", child=child.name, exitcode=code, restart_in=delay)
+        if now >= child.restart_at:
+            self._start(child)
+        return True
+
+    def _stop_gracefully(self) -> None:
+        log.info("tree.stopping", grace=self.grace)
+        self.stop_event.set()
+        deadline = time.time() + self.grace
+        for child in self.children:
+            if child.process is None:
+                continue
+            while child.process.is_alive() and time.time() < deadline:
+                if self.signals.received > 1:  # a second signal: stop at once
+                    self._kill_all()
+                    return
+                child.process.join(0.2)
+        self._kill_all()
+
+    def _kill_all(self) -> None:
+        for child in self.children:
+            if child.process is not None and child.process.is_alive():
+                log.warning("child.killed", child=child.name, pid=child.process.pid)
+                child.process.kill()
+        for child in self.children:
+            if child.process is not None:
+                child.process.join(5)
