@@ -68,7 +68,7 @@ def plan(migrations: list[Migration], applied: list[Applied]) -> list[Migration]
 
 
 def _applied(conn: psycopg.Connection[Any]) -> list[Applied]:
-    with conn.cursor(row_factory=tuple_row) as cur:
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
         exists = cur.fetchone()
         if not exists or not exists[0]:

@@ -96,6 +96,8 @@ DECLARE
     created integer := 0;
     partition_name text;
 BEGIN
+    -- Several processes may ask at once; creating partitions concurrently races in the catalog.
+    PERFORM pg_advisory_xact_lock(hashtext('ensure_market_ticks_partitions'));
     FOR i IN 0 .. days - 1 LOOP
         day := first_day + i;
         partition_name := 'market_ticks_p' || to_char(day, 'YYYYMMDD');
