@@ -31,7 +31,7 @@ def should_stop(ctx: ChildContext) -> bool:
     return ctx.stop.is_set() or not parent_alive()
 
 
-def run_loop(ctx: ChildContext, every: float, step: Callable[[], None]) -> None:
+def run_loop(ctx: ChildContext, every: float, step: Callable[[], object]) -> None:
     """Call `step` every `every` seconds until the child should stop."""
     while not should_stop(ctx):
         step()

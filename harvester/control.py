@@ -1,11 +1,120 @@
-"""The control child (filled in by the daemon issue)."""
+"""The `control` child: a UNIX-socket server (mode 0600) answering status / pause /
+resume / run / drain for this node, and the client `marketmanager ctl` uses.
+
+Each client gets its own task: bad JSON or an unknown command gets an error reply and
+the connection stays; an oversized line gets an error and a closed connection; a client
+that says nothing for IDLE_TIMEOUT seconds is dropped. None of it stops the server.
+"""
 
 from __future__ import annotations
 
-from harvester.child import run_loop, start_child
+import asyncio
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import structlog
+
+from harvester import control_protocol as protocol
+from harvester.child import should_stop, start_child
 from harvester.context import ChildContext
+from harvester.node_control import NodeControl
+
+log = structlog.get_logger()
+
+IDLE_TIMEOUT = 10.0  # seconds a client may stay silent
+
+
+class ControlServer:
+    def __init__(self, control: NodeControl, path: Path) -> None:
+        self.control = control
+        self.path = path
+        self.lock = asyncio.Lock()  # one database conversation at a time
+
+    async def serve(self, stop: Any) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path.unlink(missing_ok=True)
+        old_umask = os.umask(0o177)  # the socket is born 0600
+        try:
+            server = await asyncio.start_unix_server(
+                self.client, path=str(self.path), limit=protocol.MAX_LINE
+            )
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        log.info("control.listening", socket=str(self.path))
+        async with server:
+            while not stop():
+                await asyncio.sleep(0.2)
+        self.path.unlink(missing_ok=True)
+
+    async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT)
+                except (asyncio.LimitOverrunError, ValueError):
+                    writer.write(protocol.error(f"line longer than {protocol.MAX_LINE} bytes"))
+                    break
+                except TimeoutError:
+                    writer.write(protocol.error(f"no request for {IDLE_TIMEOUT:.0f} s; closing"))
+                    break
+                if not line:
+                    break
+                if line.strip():
+                    writer.write(await self.answer(line))
+                    await writer.drain()
+        except (ConnectionError, BrokenPipeError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, BrokenPipeError):
+                await writer.wait_closed()
+
+    async def answer(self, line: bytes) -> bytes:
+        try:
+            request = protocol.parse_request(line)
+        except protocol.BadRequest as bad:
+            return protocol.error(str(bad))
+        async with self.lock:
+            try:
+                reply = await asyncio.to_thread(self.control.handle, request)
+            except protocol.BadRequest as bad:
+                return protocol.error(str(bad))
+            except psycopg.Error as failure:
+                log.error("control.failed", cmd=request.cmd, error=str(failure))
+                return protocol.error(f"database error: {failure}")
+        log.info("control.command", cmd=request.cmd, exchange=request.exchange)
+        return protocol.ok(**reply)
 
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    run_loop(ctx, ctx.settings.tick_seconds, lambda: None)
+    with NodeControl.connect(ctx) as control:
+        server = ControlServer(control, ctx.settings.socket_path)
+        asyncio.run(server.serve(lambda: should_stop(ctx)))
+
+
+class NotRunning(RuntimeError):
+    """Nothing answers on the control socket."""
+
+
+def request(path: Path, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+    """Send one request to the control socket and return its reply."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            sock.sendall(json.dumps(payload).encode() + b"\n")
+            with sock.makefile("rb") as stream:
+                line = stream.readline()
+    except (FileNotFoundError, ConnectionRefusedError) as error:
+        raise NotRunning(f"the harvester is not running (nothing answers at {path})") from error
+    if not line:
+        raise NotRunning(f"the harvester closed the control socket at {path} without a reply")
+    reply: dict[str, Any] = json.loads(line)
+    return reply

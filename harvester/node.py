@@ -1,4 +1,4 @@
-"""This host's entry in harvester_nodes: register, beat, leave."""
+"""This host's entry in harvester_nodes: register, beat, drain, leave."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import uuid
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg.types.json import Jsonb
 
 from marketmanager import db
+
+log = structlog.get_logger()
 
 
 def new_node_id() -> str:
@@ -25,9 +28,18 @@ def register(conn: psycopg.Connection[Any], node_id: str, pool_size: int) -> Non
     )
 
 
-def beat(conn: psycopg.Connection[Any], node_id: str, processes: list[dict[str, Any]]) -> None:
+def beat(conn: psycopg.Connection[Any], node_id: str, processes: list[dict[str, Any]]) -> bool:
+    """Record the node alive with its children; True once it is drained (stop now)."""
     db.execute(conn, "node_heartbeat", {"id": node_id, "processes": Jsonb(processes)})
+    state = db.fetch_one(conn, "node_state", {"node": node_id})
+    if not state or not state["draining"]:
+        return False
+    running = db.fetch_one(conn, "node_runs_running", {"node": node_id})
+    return bool(running and running["running"] == 0)
 
 
 def leave(conn: psycopg.Connection[Any], node_id: str) -> None:
+    """Give back the runs this node could not finish, and say it stopped."""
+    for row in db.fetch_all(conn, "requeue_node_runs", {"node": node_id}):
+        log.warning("run.requeued", run_id=row["id"], exchange_id=row["exchange_id"])
     db.execute(conn, "node_stopped", {"id": node_id})

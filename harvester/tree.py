@@ -79,7 +79,7 @@ class ProcessTree:
         make_context: Callable[[str, Any], ChildContext],
         *,
         grace: float,
-        on_beat: Callable[[list[dict[str, Any]]], None],
+        on_beat: Callable[[list[dict[str, Any]]], bool],
         beat_every: float = 2.0,
     ) -> None:
         self.children = children
@@ -101,7 +101,10 @@ class ProcessTree:
         return [child.describe() for child in self.children]
 
     def run(self) -> int:
-        """Run until asked to stop; the exit code for the parent."""
+        """Run until a signal, or until `on_beat` returns True (the node is drained).
+
+        The exit code for the parent: 0 after a graceful stop, 1 when a child could not
+        be kept alive."""
         self.signals.install()
         try:
             for child in self.children:
@@ -123,7 +126,9 @@ class ProcessTree:
                 if self._tend(child, now) is False:
                     return 1
             if now >= next_beat:
-                self.on_beat(self.processes())
+                if self.on_beat(self.processes()):
+                    log.info("tree.drained")
+                    return 0
                 next_beat = now + self.beat_every
             self.signals.changed.wait(0.2)
         return 0

@@ -1,11 +1,92 @@
-"""The worker child (filled in by the daemon issue)."""
+"""A worker child: claim a QUEUED run (FOR UPDATE SKIP LOCKED), harvest it, repeat.
+
+ccxt instances are kept per exchange, so markets load once per worker and are
+refreshed every MM_MARKETS_REFRESH_SECONDS. While a run is in flight a heartbeat thread
+beats it; if the poller takes the run away (it ran past MM_RUN_TIMEOUT, or looked
+stale), the worker process exits at once and its parent starts a fresh one: that is
+the only sure way to abandon a request that hangs inside ccxt.
+"""
 
 from __future__ import annotations
 
-from harvester.child import run_loop, start_child
+import os
+from typing import Any
+
+import psycopg
+import structlog
+
+from harvester import runs
+from harvester.child import should_stop, start_child
 from harvester.context import ChildContext
+from harvester.exchanges import ExchangeAdapter
+from harvester.harvest import failure_of, harvest_exchange
+from harvester.runs import Heartbeat
+from marketmanager import db
+
+log = structlog.get_logger()
+
+IDLE_WAIT = 0.5  # seconds between looks at an empty queue
+LOST_RUN_EXIT = 3
+
+
+def abandon_run() -> None:
+    log.error("run.lost", reason="the run is no longer RUNNING; replacing this worker")
+    os._exit(LOST_RUN_EXIT)
+
+
+class Worker:
+    def __init__(self, ctx: ChildContext, conn: psycopg.Connection[Any]) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.adapters: dict[str, ExchangeAdapter] = {}
+        self.api_urls: dict[str, str | None] = {}
+
+    def adapter(self, exchange: dict[str, Any]) -> ExchangeAdapter:
+        name = exchange["name"]
+        if name in self.adapters and self.api_urls[name] != exchange["api_url"]:
+            self.adapters.pop(name).close()
+        if name not in self.adapters:
+            self.adapters[name] = ExchangeAdapter.from_row(exchange, self.ctx.settings)
+            self.api_urls[name] = exchange["api_url"]
+        return self.adapters[name]
+
+    def step(self) -> bool:
+        """Claim and harvest one run; False when there was none to claim."""
+        run = db.fetch_one(
+            self.conn, "claim_run", {"node": self.ctx.node_id, "worker": self.ctx.name}
+        )
+        if run is None:
+            return False
+        exchange = db.fetch_one(self.conn, "exchange_by_id", {"id": run["exchange_id"]})
+        if exchange is None:  # deleted between the claim and now; the run went with it
+            return True
+        structlog.contextvars.bind_contextvars(exchange=exchange["name"], run_id=run["id"])
+        log.info("run.claimed", trigger=run["trigger"], attempt=run["attempt"])
+        try:
+            try:
+                adapter = self.adapter(exchange)
+            except Exception as error:  # e.g. a name ccxt no longer knows: not worth a retry
+                runs.finish_failed(self.conn, run["id"], failure_of(error).error, retryable=False)
+                return True
+            beat_every = max(0.2, self.ctx.settings.stale_after / 3)
+            with Heartbeat(self.ctx.database_url, run["id"], every=beat_every, on_lost=abandon_run):
+                harvest_exchange(self.conn, adapter, exchange, run["id"])
+        finally:
+            structlog.contextvars.unbind_contextvars("exchange", "run_id")
+        return True
+
+    def close(self) -> None:
+        for adapter in self.adapters.values():
+            adapter.close()
 
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    run_loop(ctx, ctx.settings.tick_seconds, lambda: None)
+    with db.connect(ctx.database_url, autocommit=True) as conn:
+        worker = Worker(ctx, conn)
+        try:
+            while not should_stop(ctx):
+                if not worker.step():
+                    ctx.stop.wait(IDLE_WAIT)
+        finally:
+            worker.close()

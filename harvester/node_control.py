@@ -1,0 +1,98 @@
+"""What the control commands do to this node and the queue (synchronous, one connection)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from harvester import runs
+from harvester.context import ChildContext
+from harvester.control_protocol import BadRequest, Request
+from marketmanager import db
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class NodeControl:
+    def __init__(self, conn: psycopg.Connection[Any], node_id: str) -> None:
+        self.conn = conn
+        self.node_id = node_id
+
+    @classmethod
+    @contextmanager
+    def connect(cls, ctx: ChildContext) -> Iterator[NodeControl]:
+        with db.connect(ctx.database_url, autocommit=True) as conn:
+            yield cls(conn, ctx.node_id)
+
+    def handle(self, request: Request) -> dict[str, Any]:
+        if request.cmd == "status":
+            return self.status()
+        if request.cmd in ("pause", "resume"):
+            db.execute(
+                self.conn,
+                "set_node_paused",
+                {"node": self.node_id, "paused": request.cmd == "pause"},
+            )
+            return self.status()
+        if request.cmd == "drain":
+            db.execute(self.conn, "set_node_draining", {"node": self.node_id})
+            return self.status()
+        assert request.cmd == "run" and request.exchange is not None
+        return self.queue_run(request.exchange)
+
+    def status(self) -> dict[str, Any]:
+        node = db.fetch_one(self.conn, "node_state", {"node": self.node_id})
+        if node is None:
+            raise BadRequest(f"node {self.node_id} is not registered")
+        processes = [{**child, "alive": pid_alive(child.get("pid"))} for child in node["processes"]]
+        queue = db.fetch_one(self.conn, "queue_depth") or {"queued": 0, "due": 0}
+        running = db.fetch_all(self.conn, "running_runs")
+        return {
+            "node": self.node_id,
+            "host": node["host"],
+            "pid": node["pid"],
+            "started_at": node["started_at"],
+            "heartbeat_at": node["heartbeat_at"],
+            "paused": node["paused"],
+            "draining": node["draining"],
+            "pool_size": node["pool_size"],
+            "processes": processes,
+            "queue_depth": queue["queued"],
+            "queue_due": queue["due"],
+            "running": [run for run in running if run["node"] == self.node_id],
+            "running_elsewhere": sum(1 for run in running if run["node"] != self.node_id),
+        }
+
+    def queue_run(self, name: str) -> dict[str, Any]:
+        """Queue a MANUAL run, or return the exchange's QUEUED/RUNNING one."""
+        exchange = db.fetch_one(self.conn, "exchange_by_name", {"name": name})
+        if exchange is None:
+            raise BadRequest(
+                f"unknown exchange {name!r} (add it with `marketmanager exchanges add`)"
+            )
+        try:
+            run = runs.create_run(self.conn, exchange["id"], trigger="MANUAL")
+            created = True
+        except runs.RunConflict:
+            row = db.fetch_one(self.conn, "active_run_of_exchange", {"exchange_id": exchange["id"]})
+            if row is None:  # it finished in between: try once more
+                return self.queue_run(name)
+            run, created = runs.Run.from_row(row), False
+        return {
+            "run": {"id": run.id, "exchange": name, "state": run.state, "trigger": run.trigger},
+            "created": created,
+        }

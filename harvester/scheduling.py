@@ -1,0 +1,103 @@
+"""What is due and when to retry: the scheduler's and the poller's decisions, pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# First runs of exchanges that never ran are spread over at most this many seconds, so
+# that a thousand new exchanges do not all fire on the harvester's first tick.
+FIRST_RUN_SPREAD_SECONDS = 30.0
+_GOLDEN = 0.6180339887498949
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSchedule:
+    id: int
+    enabled: bool
+    interval_seconds: int
+    active_run: bool  # a QUEUED or RUNNING run exists
+    last_finished_at: dt.datetime | None  # of its newest finished run
+
+
+def first_run_offset(exchange_id: int, interval_seconds: float) -> float:
+    """A stable offset in [0, min(interval, spread)) that scatters first runs evenly."""
+    window = min(float(interval_seconds), FIRST_RUN_SPREAD_SECONDS)
+    return ((exchange_id * _GOLDEN) % 1.0) * window
+
+
+def due(
+    exchanges: Iterable[ExchangeSchedule], now: dt.datetime, scheduler_started_at: dt.datetime
+) -> list[int]:
+    """Ids of the exchanges to enqueue a SCHEDULE run for at `now`.
+
+    Due: enabled, no active run, and its last run finished at least `interval_seconds`
+    ago; one that never ran is due at the scheduler's start plus its spread offset.
+    """
+    chosen = []
+    for exchange in exchanges:
+        if not exchange.enabled or exchange.active_run:
+            continue
+        if exchange.last_finished_at is None:
+            offset = first_run_offset(exchange.id, exchange.interval_seconds)
+            due_at = scheduler_started_at + dt.timedelta(seconds=offset)
+        else:
+            due_at = exchange.last_finished_at + dt.timedelta(seconds=exchange.interval_seconds)
+        if due_at <= now:
+            chosen.append(exchange.id)
+    return chosen
+
+
+def retry_delay(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Seconds before retrying a run that failed at `attempt` (1, 2, 3… → 2, 4, 8… s)."""
+    return float(min(cap, base * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    id: int
+    exchange_id: int
+    state: str  # FAILED or CRASHED
+    attempt: int
+    retryable: bool | None
+    finished_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    retry_of: int
+    exchange_id: int
+    attempt: int
+    not_before: dt.datetime
+
+
+def retries(failed: Iterable[FinishedRun], max_attempts: int) -> list[Retry]:
+    """The RETRY runs owed to the newest FAILED/CRASHED runs of their exchanges.
+
+    A CRASHED run is always retryable; a FAILED one only when its error was (network
+    trouble, rate limits, an exchange that is down). Never past `max_attempts`.
+    """
+    planned = []
+    for run in failed:
+        if run.attempt >= max_attempts:
+            continue
+        if run.state == "FAILED" and not run.retryable:
+            continue
+        wait = dt.timedelta(seconds=retry_delay(run.attempt))
+        planned.append(Retry(run.id, run.exchange_id, run.attempt + 1, run.finished_at + wait))
+    return planned
+
+
+def partitions_to_drop(names: Iterable[str], today: dt.date, retention_days: int) -> list[str]:
+    """The ``market_ticks_pYYYYMMDD`` partitions wholly older than the retention window."""
+    oldest_kept = today - dt.timedelta(days=retention_days)
+    doomed = []
+    for name in names:
+        try:
+            day = dt.datetime.strptime(name.removeprefix("market_ticks_p"), "%Y%m%d").date()
+        except ValueError:
+            continue
+        if name.startswith("market_ticks_p") and day < oldest_kept:
+            doomed.append(name)
+    return sorted(doomed)
