@@ -77,19 +77,19 @@ def create_async_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Asy
 def execute(conn: psycopg.Connection[Any], name: str, params: Params = None) -> int:
     """Run the named statement; return the number of rows it touched."""
     with conn.cursor() as cur:
-        cur.execute(queries[name], params)
+        cur.execute(queries[name], params or {})
         return cur.rowcount
 
 
 def fetch_one(conn: psycopg.Connection[Any], name: str, params: Params = None) -> Row | None:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(queries[name], params)
+        cur.execute(queries[name], params or {})
         return cur.fetchone()
 
 
 def fetch_all(conn: psycopg.Connection[Any], name: str, params: Params = None) -> list[Row]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(queries[name], params)
+        cur.execute(queries[name], params or {})
         return cur.fetchall()
 
 
