@@ -137,3 +137,140 @@ SET volume_usd = %(volume_usd)s, top_pair = %(top_pair)s,
     top_pair_volume_usd = %(top_pair_volume_usd)s, unpriced_markets = %(unpriced_markets)s,
     last_update_at = %(harvested_at)s
 WHERE id = %(exchange_id)s
+
+-- name: schedule_candidates --
+-- Every exchange with whether it has an active run and when its newest run finished.
+SELECT e.id, e.enabled, e.interval_seconds,
+       EXISTS (SELECT 1 FROM harvest_runs a
+               WHERE a.exchange_id = e.id AND a.state IN ('QUEUED', 'RUNNING')) AS active_run,
+       (SELECT max(f.finished_at) FROM harvest_runs f
+        WHERE f.exchange_id = e.id AND f.finished_at IS NOT NULL) AS last_finished_at
+FROM exchanges e
+WHERE e.enabled
+
+-- name: enqueue_scheduled --
+-- Queue a SCHEDULE run for each exchange id given, skipping any that has one active.
+INSERT INTO harvest_runs (exchange_id, trigger)
+SELECT id, 'SCHEDULE' FROM unnest(%(exchange_ids)s::bigint[]) AS id
+ON CONFLICT DO NOTHING
+RETURNING id, exchange_id
+
+-- name: claim_run --
+-- A worker takes the oldest due QUEUED run, unless its node is paused or draining.
+UPDATE harvest_runs r
+SET state = 'RUNNING', started_at = now(), heartbeat_at = now(), node = %(node)s,
+    worker = %(worker)s
+WHERE r.id = (
+    SELECT q.id FROM harvest_runs q
+    WHERE q.state = 'QUEUED' AND q.not_before <= now()
+      AND NOT EXISTS (SELECT 1 FROM harvester_nodes n
+                      WHERE n.id = %(node)s AND (n.paused OR n.draining))
+    ORDER BY q.not_before, q.id
+    FOR UPDATE SKIP LOCKED
+    LIMIT 1
+)
+RETURNING r.*
+
+-- name: crash_stale_runs --
+-- RUNNING runs without a heartbeat for stale_after seconds, or past run_timeout, crash.
+UPDATE harvest_runs
+SET state = 'CRASHED', finished_at = now(),
+    error = CASE WHEN started_at < now() - make_interval(secs => %(run_timeout)s)
+                 THEN format('timed out: still running after %%s s (node %%s, %%s)',
+                             %(run_timeout)s, node, worker)
+                 ELSE format('no heartbeat for %%s s (node %%s, %%s)',
+                             %(stale_after)s, node, worker) END
+WHERE state = 'RUNNING'
+  AND (heartbeat_at < now() - make_interval(secs => %(stale_after)s)
+       OR started_at < now() - make_interval(secs => %(run_timeout)s))
+RETURNING id, exchange_id, node, worker, error
+
+-- name: retry_candidates --
+-- The newest run of each enabled exchange, when it FAILED or CRASHED and is not retried yet.
+SELECT r.id, r.exchange_id, r.state, r.attempt, r.retryable, r.finished_at
+FROM exchanges e
+JOIN LATERAL (SELECT * FROM harvest_runs n WHERE n.exchange_id = e.id
+              ORDER BY n.id DESC LIMIT 1) r ON true
+WHERE e.enabled AND r.state IN ('FAILED', 'CRASHED')
+  AND NOT EXISTS (SELECT 1 FROM harvest_runs x WHERE x.retry_of = r.id)
+
+-- name: enqueue_retry --
+-- Queue a RETRY run after a backoff; nothing when one exists or the exchange is busy.
+INSERT INTO harvest_runs (exchange_id, trigger, attempt, retry_of, not_before)
+VALUES (%(exchange_id)s, 'RETRY', %(attempt)s, %(retry_of)s, %(not_before)s)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: mark_gone_nodes --
+-- Nodes that stopped beating are gone.
+UPDATE harvester_nodes SET stopped_at = now()
+WHERE stopped_at IS NULL AND heartbeat_at < now() - make_interval(secs => %(stale_after)s)
+RETURNING id
+
+-- name: crash_runs_of_gone_nodes --
+-- The RUNNING runs of gone nodes crash at once (their heartbeat may not be late yet).
+UPDATE harvest_runs r
+SET state = 'CRASHED', finished_at = now(), error = format('node %%s is gone', r.node)
+FROM harvester_nodes n
+WHERE r.state = 'RUNNING' AND r.node = n.id AND n.stopped_at IS NOT NULL
+RETURNING r.id, r.exchange_id, r.node
+
+-- name: requeue_node_runs --
+-- On shutdown, the runs a node could not finish go back to the queue (attempt unchanged).
+UPDATE harvest_runs
+SET state = 'QUEUED', node = NULL, worker = NULL, started_at = NULL, heartbeat_at = NULL,
+    not_before = now()
+WHERE node = %(node)s AND state = 'RUNNING'
+RETURNING id, exchange_id
+
+-- name: tick_partitions --
+-- The existing day partitions of market_ticks.
+SELECT c.relname AS name
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'market_ticks'::regclass
+
+-- name: node_state --
+-- This node's pause and drain flags.
+SELECT paused, draining, pool_size, processes, started_at, heartbeat_at, host, pid
+FROM harvester_nodes WHERE id = %(node)s
+
+-- name: set_node_paused --
+-- Pause or resume claiming runs on a node.
+UPDATE harvester_nodes SET paused = %(paused)s WHERE id = %(node)s RETURNING paused
+
+-- name: set_node_draining --
+-- Drain a node: it claims nothing more and stops once its runs are done.
+UPDATE harvester_nodes SET draining = true WHERE id = %(node)s RETURNING draining
+
+-- name: queue_depth --
+-- How many runs wait, and how many of them are due now.
+SELECT count(*) AS queued, count(*) FILTER (WHERE not_before <= now()) AS due
+FROM harvest_runs WHERE state = 'QUEUED'
+
+-- name: running_runs --
+-- RUNNING runs with their exchange, newest first.
+SELECT r.id, e.name AS exchange, r.node, r.worker, r.started_at, r.heartbeat_at, r.attempt
+FROM harvest_runs r JOIN exchanges e ON e.id = r.exchange_id
+WHERE r.state = 'RUNNING' ORDER BY r.id DESC
+
+-- name: active_run_of_exchange --
+-- The QUEUED or RUNNING run of an exchange, if any.
+SELECT r.* FROM harvest_runs r
+WHERE r.exchange_id = %(exchange_id)s AND r.state IN ('QUEUED', 'RUNNING')
+
+-- name: exchange_by_id --
+-- One exchange row by id.
+SELECT * FROM exchanges WHERE id = %(id)s
+
+-- name: node_runs_running --
+-- How many runs a node has RUNNING.
+SELECT count(*) AS running FROM harvest_runs WHERE node = %(node)s AND state = 'RUNNING'
+
+-- name: exchange_table --
+-- Every exchange with its active market count and the state of its newest run.
+SELECT e.*,
+       (SELECT count(*) FROM markets AS m WHERE m.exchange_id = e.id AND m.active) AS markets,
+       (SELECT r.state FROM harvest_runs AS r WHERE r.exchange_id = e.id
+        ORDER BY r.id DESC LIMIT 1) AS last_run
+FROM exchanges AS e
+ORDER BY e.name

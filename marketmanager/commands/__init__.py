@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from marketmanager.commands import ctl, daemon, migrate, up
+from marketmanager.commands import ctl, daemon, exchanges, harvest, migrate, simulate, up
 
-COMMANDS: list[ModuleType] = [migrate, up, daemon, ctl]
+COMMANDS: list[ModuleType] = [migrate, up, daemon, ctl, exchanges, harvest, simulate]

@@ -128,8 +128,8 @@ def test_permanent_failures_and_exhausted_attempts_are_not_retried(
         (exhausted, settings.max_attempts, True),
     ):
         conn.execute(
-            "INSERT INTO harvest_runs (exchange_id, trigger, state, attempt, retryable, finished_at,"
-            " error) VALUES (%s, 'SCHEDULE', 'FAILED', %s, %s, now(), 'x')",
+            "INSERT INTO harvest_runs (exchange_id, trigger, state, attempt, retryable,"
+            " finished_at, error) VALUES (%s, 'SCHEDULE', 'FAILED', %s, %s, now(), 'x')",
             (exchange, attempt, retryable),
         )
     Poller(conn, settings).retry_failed_runs()
