@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import psycopg
 import structlog
 
 from harvester import control, node, poller, scheduler, worker
@@ -47,22 +46,15 @@ def main() -> int:
     def make_context(name: str, stop: Any) -> ChildContext:
         return ChildContext(name, node_id, url, settings, stop)
 
-    def on_beat(processes: list[dict[str, Any]]) -> bool:
-        try:
-            return node.beat(conn, node_id, processes)
-        except psycopg.Error as error:  # the database blinked: beat again next time
-            log.warning("node.beat_failed", error=str(error))
-            return False
-
+    link = node.NodeLink(url, node_id, conn)
     tree = ProcessTree(
-        build_children(settings), make_context, grace=settings.shutdown_grace, on_beat=on_beat
+        build_children(settings), make_context, grace=settings.shutdown_grace, on_beat=link.beat
     )
     log.info("harvester.started", pool_size=settings.pool_size)
     try:
         code = tree.run()
     finally:
-        node.leave(conn, node_id)
-        conn.close()
+        link.leave()
     log.info("harvester.stopped", exitcode=code)
     return code
 

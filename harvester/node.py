@@ -43,3 +43,36 @@ def leave(conn: psycopg.Connection[Any], node_id: str) -> None:
     for row in db.fetch_all(conn, "requeue_node_runs", {"node": node_id}):
         log.warning("run.requeued", run_id=row["id"], exchange_id=row["exchange_id"])
     db.execute(conn, "node_stopped", {"id": node_id})
+
+
+class NodeLink:
+    """The parent's own connection for its node row, reopened after the database blinks."""
+
+    def __init__(self, url: str, node_id: str, conn: psycopg.Connection[Any]) -> None:
+        self.url = url
+        self.node_id = node_id
+        self._conn: psycopg.Connection[Any] | None = conn
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = db.connect(self.url, autocommit=True)
+        return self._conn
+
+    def beat(self, processes: list[dict[str, Any]]) -> bool:
+        """`beat`, never raising: a failed beat is logged and tried again next time."""
+        try:
+            return beat(self._connection(), self.node_id, processes)
+        except (psycopg.Error, db.DatabaseUnavailable) as error:
+            log.warning("node.beat_failed", error=str(error))
+            if self._conn is not None:
+                self._conn.close()
+            return False
+
+    def leave(self) -> None:
+        try:
+            leave(self._connection(), self.node_id)
+        except (psycopg.Error, db.DatabaseUnavailable) as error:
+            log.error("node.leave_failed", error=str(error))
+        finally:
+            if self._conn is not None:
+                self._conn.close()
