@@ -51,27 +51,23 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Row]:
         ) from error
 
 
+def _pool_options(name: str, min_size: int, max_size: int) -> dict[str, Any]:
+    return {
+        "min_size": min_size,
+        "max_size": max_size,
+        "kwargs": {"row_factory": dict_row},
+        "name": name,
+    }
+
+
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
-    return ConnectionPool(
-        url,
-        min_size=min_size,
-        max_size=max_size,
-        kwargs={"row_factory": dict_row},
-        open=True,
-        name="marketmanager",
-    )
+    return ConnectionPool(url, open=True, **_pool_options("marketmanager", min_size, max_size))
 
 
 def create_async_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncConnectionPool:
     """An async pool, not yet opened: ``await pool.open()`` in the app's lifespan."""
-    return AsyncConnectionPool(
-        url,
-        min_size=min_size,
-        max_size=max_size,
-        kwargs={"row_factory": dict_row},
-        open=False,
-        name="marketmanager-api",
-    )
+    options = _pool_options("marketmanager-api", min_size, max_size)
+    return AsyncConnectionPool(url, open=False, **options)
 
 
 def execute(conn: psycopg.Connection[Any], name: str, params: Params = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,28 +58,30 @@ def template_db(server_url: str) -> Iterator[str]:
         _drop(server_url, name)
 
 
-@pytest.fixture
-def empty_db_url(server_url: str) -> Iterator[str]:
-    """A new database with nothing in it (for migration tests)."""
+@contextmanager
+def _fresh_database(server_url: str, template: str | None = None) -> Iterator[str]:
     name = f"mm_test_{uuid.uuid4().hex[:12]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
     with _admin(server_url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{clause}')
     try:
         yield db.with_database(server_url, name)
     finally:
         _drop(server_url, name)
+
+
+@pytest.fixture
+def empty_db_url(server_url: str) -> Iterator[str]:
+    """A new database with nothing in it (for migration tests)."""
+    with _fresh_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture
 def db_url(server_url: str, template_db: str) -> Iterator[str]:
     """A new, migrated database for this test alone."""
-    name = f"mm_test_{uuid.uuid4().hex[:12]}"
-    with _admin(server_url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    try:
-        yield db.with_database(server_url, name)
-    finally:
-        _drop(server_url, name)
+    with _fresh_database(server_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture
