@@ -1,0 +1,70 @@
+"""What the benchmark scripts share: a scratch database, timing, the final ratio line.
+
+The scripts run as ``python bench/NAME.py`` (so this package is importable as
+``benchkit``) against ``DATABASE_URL``, or the embedded server when it is unset.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import structlog  # noqa: E402
+
+from marketmanager import db  # noqa: E402
+from marketmanager.migrations import migrate  # noqa: E402
+from marketmanager.settings import Settings  # noqa: E402
+
+# Only the figures on stdout: no per-run log lines.
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, migrated database on the configured server; dropped on the way out."""
+    server = db.database_url(Settings.from_env())
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with db.connect(db.with_database(server, "postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = db.with_database(server, name)
+    try:
+        with db.connect(url) as conn:
+            migrate(conn)
+        yield url
+    finally:
+        with db.connect(db.with_database(server, "postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Stopwatch:
+    """Accumulates the time spent inside ``with stopwatch:`` blocks."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.seconds += time.perf_counter() - self._started
+
+
+def report(label: str, count: int, seconds: float, unit: str) -> float:
+    rate = count / seconds
+    print(f"{label}: {count} {unit} in {seconds:.2f} s = {rate:,.0f} {unit}/s")
+    return rate
+
+
+def print_ratio(ours: float, baseline: float) -> None:
+    """The last line of every benchmark: ours over the baseline, higher is better."""
+    print(f"ratio: {ours / baseline:.2f}")

@@ -1,0 +1,231 @@
+"""The ccxt adapter: one exchange row → a sync ccxt instance that loads markets and tickers.
+
+Pure helpers (no network): `rewrite_api_urls` points every URL of ``urls['api']`` at an
+exchange row's ``api_url`` (the local simulator, a proxy), and `classify_error` says
+whether a failure is worth a retry. `ExchangeAdapter` is the only class here that talks
+to an exchange. Names and user input are checked in `harvester.catalog` (re-exported).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import ccxt
+
+from harvester.catalog import (
+    ExchangeInfo,
+    InvalidExchange,
+    check_api_url,
+    check_exchange_name,
+    describe_exchange,
+    suggest_exchange_ids,
+    supported_exchanges,
+    supports_tickers,
+)
+from marketmanager.settings import Settings
+
+__all__ = [
+    "ExchangeAdapter",
+    "ExchangeInfo",
+    "Failure",
+    "InvalidExchange",
+    "check_api_url",
+    "check_exchange_name",
+    "classify_error",
+    "describe_exchange",
+    "rewrite_api_urls",
+    "rewrite_url",
+    "suggest_exchange_ids",
+    "supported_exchanges",
+    "supports_tickers",
+]
+
+Ticker = dict[str, Any]
+Market = dict[str, Any]
+
+
+def rewrite_url(url: str, api_url: str) -> str:
+    """`url` with api_url's scheme, host and port, and api_url's path put before its path."""
+    target = urlsplit(api_url)
+    original = urlsplit(url)
+    path = target.path.rstrip("/") + original.path
+    return urlunsplit((target.scheme, target.netloc, path, original.query, original.fragment))
+
+
+def rewrite_api_urls(urls: Any, api_url: str) -> Any:
+    """A copy of ccxt's ``urls['api']`` (a string, or dicts/lists of them) rewritten."""
+    if isinstance(urls, str):
+        return rewrite_url(urls, api_url)
+    if isinstance(urls, Mapping):
+        return {key: rewrite_api_urls(value, api_url) for key, value in urls.items()}
+    if isinstance(urls, list):
+        return [rewrite_api_urls(value, api_url) for value in urls]
+    return urls
+
+
+# ---------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A run's failure as stored: ``error`` is one readable line, ``retryable`` a hint."""
+
+    error: str
+    retryable: bool
+
+
+MAX_ERROR_LENGTH = 1000
+MAX_CAUSE_LENGTH = 200
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or "(no message)"
+
+
+def classify_error(error: BaseException) -> Failure:
+    """Retryable: ccxt's NetworkError family (timeouts, 429, 5xx, DDoS protection) and
+    BadResponse (a malformed or truncated body); every other error is not."""
+    retryable = isinstance(error, (ccxt.NetworkError, ccxt.BadResponse))
+    line = f"{type(error).__name__}: {_one_line(error)}"
+    cause = error.__cause__
+    if cause is not None and not isinstance(cause, ccxt.BaseError):
+        line += f" ({type(cause).__name__}: {_one_line(cause)[:MAX_CAUSE_LENGTH]})"
+    if len(line) > MAX_ERROR_LENGTH:
+        line = line[: MAX_ERROR_LENGTH - 1] + "…"
+    return Failure(line, retryable)
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class ExchangeAdapter:
+    """A sync ccxt exchange with markets cached for `markets_refresh_seconds`.
+
+    Close it (or use it as a context manager): ccxt keeps a requests session open.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        api_url: str | None = None,
+        request_timeout: float = 30.0,
+        markets_refresh_seconds: float = 3600.0,
+        enable_rate_limit: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        exchange_class = getattr(ccxt, name, None)
+        if name not in ccxt.exchanges or exchange_class is None:
+            raise InvalidExchange(f"{name!r} is not a ccxt exchange id")
+        self.name = name
+        self.exchange: ccxt.Exchange = exchange_class(
+            {"enableRateLimit": enable_rate_limit, "timeout": int(request_timeout * 1000)}
+        )
+        if api_url:
+            self.exchange.urls["api"] = rewrite_api_urls(self.exchange.urls["api"], api_url)
+        self._http_fetch = self.exchange.fetch
+        self.exchange.fetch = self._fetch_json  # ccxt's fetch2 calls it after throttling
+        has = self.exchange.has
+        self.ticker_method = "fetchTickers" if has.get("fetchTickers") else "fetchTicker"
+        self.markets_refresh_seconds = markets_refresh_seconds
+        self._clock = clock
+        self._markets_loaded_at: float | None = None
+
+    @classmethod
+    def from_row(
+        cls, row: Mapping[str, Any], settings: Settings, *, enable_rate_limit: bool = True
+    ) -> ExchangeAdapter:
+        """The adapter of an ``exchanges`` row (a dict or anything with those keys).
+
+        Turn `enable_rate_limit` off only against a local simulator (tests, benchmarks).
+        """
+        return cls(
+            row["name"],
+            api_url=row.get("api_url"),
+            request_timeout=settings.request_timeout,
+            markets_refresh_seconds=settings.markets_refresh_seconds,
+            enable_rate_limit=enable_rate_limit,
+        )
+
+    def __enter__(self) -> ExchangeAdapter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.exchange.close()
+
+    def load_markets(self) -> dict[str, Market]:
+        """The exchange's markets by symbol, fetched once and again when they are old."""
+        now = self._clock()
+        stale = (
+            self._markets_loaded_at is None
+            or now - self._markets_loaded_at >= self.markets_refresh_seconds
+        )
+        if stale:
+            with self._unparsable_is_bad_response("loadMarkets"):
+                self.exchange.load_markets(reload=True)
+            self._markets_loaded_at = now
+        return self.exchange.markets or {}
+
+    def install_markets(self, markets: Sequence[Market]) -> None:
+        """Use these markets (recorded ones, a test's) instead of fetching them."""
+        self.exchange.set_markets(list(markets))
+        self._markets_loaded_at = self._clock()
+
+    def fetch_tickers(self, symbols: Sequence[str] | None = None) -> list[Ticker]:
+        """Unified tickers of `symbols` (default: every listed market), numbers as strings.
+
+        One ``fetch_tickers`` call where ccxt has it, else ``fetch_ticker`` per market
+        (active ones only by default), spaced by ccxt's rate limiter.
+        """
+        markets = self.load_markets()
+        with self._numbers_as_strings(), self._unparsable_is_bad_response(self.ticker_method):
+            if self.ticker_method == "fetchTickers":
+                result = self.exchange.fetch_tickers(list(symbols) if symbols else None)
+                if not isinstance(result, Mapping):
+                    raise ccxt.BadResponse(f"{self.name} fetchTickers returned {type(result)}")
+                return list(result.values())
+            if symbols is None:
+                symbols = [s for s, m in markets.items() if m.get("active") is not False]
+            return [self.exchange.fetch_ticker(symbol) for symbol in symbols]
+
+    def _fetch_json(
+        self, url: str, method: str = "GET", headers: Any = None, body: Any = None
+    ) -> Any:
+        """ccxt's fetch, except that a body that starts like JSON but does not parse (cut
+        or garbled) is a `BadResponse` instead of a string handed to the parsers."""
+        response = self._http_fetch(url, method, headers, body)
+        if isinstance(response, str) and response.lstrip()[:1] in ("{", "["):
+            raise ccxt.BadResponse(
+                f"{self.name} {method} {url} malformed JSON ({len(response)} bytes):"
+                f" {response[:80]}"
+            )
+        return response
+
+    @contextmanager
+    def _unparsable_is_bad_response(self, method: str) -> Iterator[None]:
+        """ccxt's parsers fail with plain Python errors on bodies of the wrong shape."""
+        try:
+            yield
+        except ccxt.BaseError:
+            raise
+        except (TypeError, KeyError, ValueError, AttributeError, IndexError) as error:
+            # classify_error() appends the cause: "(AttributeError: …)"
+            raise ccxt.BadResponse(f"{self.name} {method}: a response ccxt cannot parse") from error
+
+    @contextmanager
+    def _numbers_as_strings(self) -> Iterator[None]:
+        """ccxt gives floats; for tickers, keep its exact decimal strings instead."""
+        previous = self.exchange.number
+        self.exchange.number = str
+        try:
+            yield
+        finally:
+            self.exchange.number = previous

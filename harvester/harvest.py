@@ -1,0 +1,157 @@
+"""One harvest run end to end: fetch with the adapter, map, value in USD, write, finish.
+
+`harvest_exchange` is what the daemon's worker and ``marketmanager harvest`` call once
+the run row is RUNNING. It never raises for an exchange or write failure: the run ends
+FAILED with a readable error and the result says so. It only raises when even the
+FAILED row cannot be written (the database is gone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import ccxt
+import psycopg
+import structlog
+from psycopg_pool import ConnectionPool
+
+from harvester import ingest, runs
+from harvester.exchanges import Failure, classify_error
+from harvester.tickers import tickers_to_rows
+from harvester.volume import summarize
+
+Database = psycopg.Connection[Any] | ConnectionPool
+Progress = Callable[[str], None]
+
+
+class TickerSource(Protocol):
+    """What a run needs from an exchange: `harvester.exchanges.ExchangeAdapter`, or a fake."""
+
+    def load_markets(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    def fetch_tickers(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestResult:
+    exchange: str
+    run_id: int
+    state: str  # SUCCEEDED or FAILED
+    seconds: float
+    markets: int = 0
+    deactivated: int = 0
+    skipped: int = 0  # tickers without a usable symbol
+    volume_usd: Decimal | None = None
+    top_pair: str | None = None
+    top_pair_volume_usd: Decimal | None = None
+    unpriced: int = 0
+    error: str | None = None
+    retryable: bool | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "SUCCEEDED"
+
+
+@contextmanager
+def _connection(database: Database) -> Iterator[psycopg.Connection[Any]]:
+    """A connection for one step: the given one, or one borrowed from the pool."""
+    if isinstance(database, ConnectionPool):
+        with database.connection() as conn:
+            yield conn
+    else:
+        yield database
+
+
+def failure_of(error: BaseException) -> Failure:
+    """The stored form of a failure; a lost database connection is worth a retry."""
+    failure = classify_error(error)
+    if isinstance(error, psycopg.OperationalError):
+        return Failure(failure.error, True)
+    return failure
+
+
+def harvest_exchange(
+    database: Database,
+    adapter: TickerSource,
+    exchange_row: Mapping[str, Any],
+    run_id: int,
+    now: dt.datetime | None = None,
+    *,
+    progress: Progress | None = None,
+) -> HarvestResult:
+    """Harvest `exchange_row` (a row of ``exchanges``: ``id``, ``name``) for the RUNNING run
+    `run_id`, and finish the run SUCCEEDED or FAILED.
+
+    `database` is an autocommit connection or a pool (a connection is borrowed only to
+    write). `now` is the harvest time stamped on history (default: when the tickers
+    arrived). `progress` receives short human-readable steps.
+    """
+    name = exchange_row["name"]
+    say = progress or (lambda _message: None)
+    started = time.monotonic()
+    log = structlog.get_logger().bind(exchange=name, run_id=run_id)
+    try:
+        say("loading markets…")
+        markets = adapter.load_markets()
+        say("fetching tickers…")
+        tickers = adapter.fetch_tickers()
+        harvested_at = now or dt.datetime.now(dt.UTC)
+        rows, skipped = tickers_to_rows(tickers, markets)
+        if not rows:
+            raise ccxt.BadResponse(f"{name} returned no usable tickers ({len(tickers)} received)")
+        summary = summarize(rows)
+        say(f"writing {len(rows)} markets…")
+        with _connection(database) as conn:
+            written = ingest.write_run(
+                conn,
+                exchange_id=exchange_row["id"],
+                run_id=run_id,
+                rows=rows,
+                summary=summary,
+                harvested_at=harvested_at,
+            )
+    except Exception as error:
+        failure = failure_of(error)
+        with _connection(database) as conn:
+            runs.finish_failed(conn, run_id, failure.error, retryable=failure.retryable)
+        seconds = time.monotonic() - started
+        log.warning(
+            "run.finished",
+            state="FAILED",
+            markets=0,
+            seconds=round(seconds, 3),
+            error=failure.error,
+            retryable=failure.retryable,
+        )
+        return HarvestResult(
+            name, run_id, "FAILED", seconds, error=failure.error, retryable=failure.retryable
+        )
+    seconds = time.monotonic() - started
+    log.info(
+        "run.finished",
+        state="SUCCEEDED",
+        markets=written.markets,
+        seconds=round(seconds, 3),
+        deactivated=written.deactivated,
+        unpriced=summary.unpriced,
+    )
+    return HarvestResult(
+        name,
+        run_id,
+        "SUCCEEDED",
+        seconds,
+        markets=written.markets,
+        deactivated=written.deactivated,
+        skipped=skipped,
+        volume_usd=summary.volume_usd,
+        top_pair=summary.top_pair,
+        top_pair_volume_usd=summary.top_pair_volume_usd,
+        unpriced=summary.unpriced,
+    )

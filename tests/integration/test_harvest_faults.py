@@ -1,0 +1,82 @@
+"""Every simulator fault fails the run readably, keeps the last good data, and passes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from harvester.exchanges import ExchangeAdapter
+from harvester.simulator import FAULT_KINDS, SimulatorServer, running_simulator
+from marketmanager.settings import Settings
+from tests.support.harvesting import (
+    add_exchange,
+    exchange_row,
+    harvest_once,
+    markets_of,
+    tick_count,
+)
+
+# The ccxt error each fault must end in (binance sends 429 as DDoSProtection).
+EXPECTED = {
+    "http429": ("DDoSProtection", "RateLimitExceeded"),
+    "http500": ("ExchangeNotAvailable",),
+    "http503": ("ExchangeNotAvailable",),
+    "timeout": ("RequestTimeout",),
+    "malformed": ("BadResponse",),
+    "truncated": ("NetworkError",),
+}
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SimulatorServer]:
+    with running_simulator(markets=150, seed=5, hold_seconds=10) as server:
+        yield server
+
+
+def test_every_fault_kind_is_covered() -> None:
+    assert set(EXPECTED) == set(FAULT_KINDS)
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED))
+@pytest.mark.parametrize("name", ["binance", "kraken"])
+def test_a_fault_fails_the_run_and_leaves_the_last_good_run(
+    name: str,
+    fault: str,
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    simulator: SimulatorServer,
+) -> None:
+    settings = dataclasses.replace(settings, request_timeout=1.0)
+    exchange = add_exchange(conn, name, simulator.exchange_url(name))
+    with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
+        assert harvest_once(conn, adapter, exchange).succeeded
+        before = (markets_of(conn, exchange["id"]), exchange_row(conn, name))
+        ticks = tick_count(conn, exchange["id"])
+
+        simulator.simulator.set_faults({fault: 1.0}, exchange=name)
+        try:
+            failed = harvest_once(conn, adapter, exchange)
+        finally:
+            simulator.simulator.clear_faults(exchange=name)
+        assert not failed.succeeded
+        assert failed.error is not None and failed.error.startswith(
+            tuple(f"{kind}: {name}" for kind in EXPECTED[fault])
+        ), failed.error
+        assert "\n" not in failed.error and failed.retryable
+        run = conn.execute("SELECT * FROM harvest_runs WHERE id = %s", (failed.run_id,)).fetchone()
+        assert run is not None
+        assert (run["state"], run["error"], run["retryable"]) == ("FAILED", failed.error, True)
+        assert run["finished_at"] is not None and run["markets_count"] is None
+        assert (markets_of(conn, exchange["id"]), exchange_row(conn, name)) == before
+        assert tick_count(conn, exchange["id"]) == ticks
+
+        again = harvest_once(conn, adapter, exchange)
+        assert again.succeeded, again.error
+    tickers = simulator.simulator.tickers(name)
+    stored = markets_of(conn, exchange["id"])
+    assert all(stored[s]["last"] == t.last for s, t in tickers.items())
+    assert tick_count(conn, exchange["id"]) == ticks + len(tickers)
