@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz.
+"""The Starlette application: /graphql (and GraphiQL), /healthz, /readyz, /metrics.
 
 `create_app(settings)` is the factory; the module-level `app` (what uvicorn serves) is
 built from the environment on first import.
@@ -13,12 +13,17 @@ from typing import Any
 import structlog
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from starlette.routing import Mount, Route
 
-from graphql_api.schema import schema
+from graphql_api import graphiql
+from graphql_api.database import create_pool
+from graphql_api.http import BodyLimit, GraphQLView
+from graphql_api.limits import MAX_BODY_BYTES
+from graphql_api.metrics import ApiMetrics, RequestLog, metrics_endpoint
+from graphql_api.schema import create_schema
 from marketmanager import db
 from marketmanager.settings import Settings
 from sql import MIGRATIONS_DIR, load_migrations
@@ -49,10 +54,11 @@ async def readyz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings) -> Starlette:
     url = db.database_url(settings)
+    metrics = ApiMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = db.create_async_pool(url)
+        pool = create_pool(url)
         await pool.open()
         app.state.pool = pool
         try:
@@ -60,13 +66,21 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await pool.close()
 
-    graphql = GraphQL(schema)
+    schema = create_schema(introspection=settings.api_introspection)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/metrics", metrics_endpoint),
+        Route("/graphql", GraphQLView(schema, settings), methods=["GET", "POST"]),
+        Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(RequestLog, metrics=metrics),
+        Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.metrics = metrics
+    return app
 
 
 def __getattr__(name: str) -> Any:

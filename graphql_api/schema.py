@@ -1,16 +1,50 @@
-"""The GraphQL schema (DESIGN section 5)."""
+"""The GraphQL schema (DESIGN section 5): `create_schema(settings)` and the default `schema`.
+
+Introspection and "Did you mean …" suggestions go together: both off with
+MM_API_INTROSPECTION=0. Every error is given its code (and masked when unexpected)
+once, in `process_errors`, whichever way the request went.
+"""
 
 from __future__ import annotations
 
-import ccxt
+from collections.abc import Callable
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from graphql_api.errors import present_errors
+from graphql_api.limits import limit_extensions
+from graphql_api.mutation import Mutation
+from graphql_api.operation import OperationGuard
+from graphql_api.query import Query
 
 
-@strawberry.type
-class Query:
-    @strawberry.field(description="Every exchange id that ccxt knows, sorted.")
-    def supported_exchanges(self) -> list[str]:
-        return sorted(ccxt.exchanges)
+class MarketManagerSchema(strawberry.Schema):
+    def __init__(self, *, introspection: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.introspection = introspection
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        present_errors(errors, suggestions=self.introspection)
 
 
-schema = strawberry.Schema(query=Query)
+def create_schema(*, introspection: bool = True) -> MarketManagerSchema:
+    extensions: list[Callable[[], SchemaExtension]] = [*limit_extensions(), OperationGuard]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return MarketManagerSchema(
+        introspection=introspection,
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not introspection),
+    )
+
+
+schema = create_schema()

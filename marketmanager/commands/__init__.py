@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from marketmanager.commands import ctl, daemon, exchanges, harvest, migrate, simulate, up
+from marketmanager.commands import ctl, daemon, exchanges, harvest, migrate, simulate, token, up
 
-COMMANDS: list[ModuleType] = [migrate, up, daemon, ctl, exchanges, harvest, simulate]
+COMMANDS: list[ModuleType] = [migrate, up, daemon, ctl, exchanges, harvest, simulate, token]

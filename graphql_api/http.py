@@ -1,0 +1,292 @@
+"""/graphql over HTTP, per the GraphQL-over-HTTP spec, on top of strawberry's ASGI view.
+
+- GET (queries only: a mutation is refused with 405) and POST with a JSON body;
+- responses in ``application/json`` (200 for every well-formed request, GraphQL errors
+  or not) or ``application/graphql-response+json`` when the client prefers it (then a
+  request error, i.e. no ``data``, gets 400, or 401/403/500 by its code);
+- a malformed request (bad JSON, not an object, no query, batch) gets 400, an unknown
+  body type 415, an Accept nothing can satisfy 406, a body over the limit 413; always
+  with a GraphQL-shaped JSON body whose errors carry ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from graphql_api.context import Context, RequestTrace
+from graphql_api.errors import FORBIDDEN, INTERNAL, MASKED_MESSAGE, UNAUTHENTICATED
+from graphql_api.graphiql import graphiql_page
+from marketmanager.settings import Settings
+
+log = structlog.get_logger()
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+TRACE_KEY = "marketmanager.trace"  # the ASGI scope entry holding the RequestTrace
+HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+class RequestRefused(Exception):
+    """A request that is not a well-formed GraphQL-over-HTTP request."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = dict(headers or {})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when none is acceptable.
+
+    No header, ``*/*`` or ``application/*`` mean application/json; on equal quality an
+    explicit application/graphql-response+json wins.
+    """
+    if accept is None or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE:
+            candidate = (quality, 2, GRAPHQL_RESPONSE)
+        elif media == JSON:
+            candidate = (quality, 1, JSON)
+        elif media in ("application/*", "*/*"):
+            candidate = (quality, 0, JSON)
+        else:
+            continue
+        if quality > 0 and (best is None or candidate[:2] > best[:2]):
+            best = candidate
+    return best[2] if best else None
+
+
+def status_for(media_type: str, payload: Mapping[str, Any]) -> int:
+    """200, except for request errors (no ``data``) under graphql-response+json."""
+    if media_type != GRAPHQL_RESPONSE or "data" in payload:
+        return 200
+    codes = {error.get("extensions", {}).get("code") for error in payload.get("errors", [])}
+    for code, status in ((UNAUTHENTICATED, 401), (FORBIDDEN, 403)):
+        if code in codes:
+            return status
+    return 500 if codes == {INTERNAL} else 400
+
+
+def error_body(message: str, code: str) -> bytes:
+    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
+def refusal_response(refusal: RequestRefused, media_type: str) -> Response:
+    return Response(
+        error_body(refusal.message, refusal.code),
+        status_code=refusal.status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=refusal.headers,
+    )
+
+
+def _trace(request: Request) -> RequestTrace:
+    trace = request.scope.get(TRACE_KEY)
+    if not isinstance(trace, RequestTrace):
+        trace = request.scope[TRACE_KEY] = RequestTrace()
+    return trace
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.api_introspection else None)
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        media_type = negotiate(request.headers.get("accept"))
+        request.state.media_type = media_type or JSON
+        try:
+            self._check_headers(request, media_type)
+            response = await self.run(request)
+        except RequestRefused as refusal:
+            response = self._refused(request, refusal)
+        except HTTPException as error:
+            code = HTTP_CODES.get(error.status_code, "BAD_REQUEST")
+            response = self._refused(request, RequestRefused(error.status_code, code, error.reason))
+        except BodyTooLarge:
+            raise
+        except Exception as error:
+            log.exception("api.internal_error", error=f"{type(error).__name__}: {error}")
+            response = self._refused(request, RequestRefused(500, INTERNAL, MASKED_MESSAGE))
+        await response(scope, receive, send)
+
+    def _check_headers(self, request: Request, media_type: str | None) -> None:
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return
+        if media_type is None:
+            accepted = f"{GRAPHQL_RESPONSE} or {JSON}"
+            raise RequestRefused(406, "NOT_ACCEPTABLE", f"responses are {accepted}")
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != JSON:
+                raise RequestRefused(
+                    415,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    f"POST bodies must be {JSON}, got {content_type!r}",
+                )
+
+    def _refused(self, request: Request, refusal: RequestRefused) -> Response:
+        trace = _trace(request)
+        trace.refused = True
+        trace.error_codes.append(refusal.code)
+        return refusal_response(refusal, request.state.media_type)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            value = json.loads(data)
+        except ValueError:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
+            raise RequestRefused(400, "BAD_REQUEST", "the body is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise RequestRefused(
+                400, "BAD_REQUEST", "expected a JSON object (one operation per request)"
+            )
+        return value
+
+    async def execute_single(self, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        try:
+            return await super().execute_single(**kwargs)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise RequestRefused(
+                    405, "METHOD_NOT_ALLOWED", error.reason, headers={"Allow": "POST"}
+                ) from error
+            raise
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context.create(
+            request.app.state.pool,
+            self.settings,
+            authorization=request.headers.get("authorization"),
+            trace=_trace(request),
+            request=request,
+            response=response,
+        )
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        payload = process_result(result)
+        errors = result.errors or []
+        if result.data is None and errors and all(error.path is None for error in errors):
+            payload.pop("data", None)  # a request error: nothing was executed
+        trace = _trace(request)
+        trace.refused = "data" not in payload
+        trace.error_codes.extend(str((e.extensions or {}).get("code")) for e in errors)
+        media_type = request.state.media_type
+        request.state.sub_response.media_type = media_type
+        request.state.sub_response.status_code = status_for(media_type, payload)
+        return payload
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = sub_response.media_type or JSON  # set by process_result
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type=f"{media_type}; charset=utf-8",
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
+        return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
+
+
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+    body = error_body(message, code)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Refuses request bodies over `max_bytes` with 413, by Content-Length or as they
+    stream in, before the application buffers them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        too_large = f"the request body is over {self.max_bytes} bytes"
+        if declared is not None:
+            if not declared.isdigit():
+                await _send_error(send, 400, "BAD_REQUEST", "invalid Content-Length")
+                return
+            if int(declared) > self.max_bytes:
+                await _send_error(send, 413, "PAYLOAD_TOO_LARGE", too_large)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _send_error(send, 413, "PAYLOAD_TOO_LARGE", too_large)

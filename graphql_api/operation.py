@@ -1,0 +1,90 @@
+"""The extension that guards each operation: who may run it, with what variables, how big.
+
+- before parsing: a request with an Authorization header must carry a valid token, and
+  with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED otherwise);
+- before execution: a document of several operations needs ``operationName`` (strawberry
+  would pick the first); variables are coerced here first, so that a bad one is refused
+  as ``BAD_USER_INPUT`` naming it; then the node budget of `limits` is checked;
+- after: the operation's name and type go to the request's trace (log line, metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    VariableDefinitionNode,
+    get_operation_ast,
+    get_variable_values,
+)
+from strawberry.extensions import SchemaExtension
+
+from graphql_api.auth import READ, require_scope
+from graphql_api.context import Context
+from graphql_api.errors import BAD_USER_INPUT, VALIDATION_FAILED, coded
+from graphql_api.limits import MAX_NODES, estimate_nodes, node_budget_error
+
+
+class OperationGuard(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        guarded = isinstance(context, Context)
+        if guarded and (context.authorization is not None or context.settings.api_require_token):
+            principal = await context.principal()
+            if context.settings.api_require_token:
+                require_scope(principal, READ)
+        yield
+        if isinstance(context, Context):
+            self._trace(context)
+
+    def on_execute(self) -> Iterator[None]:
+        refusal = self._refusal()
+        if refusal:
+            self.execution_context.result = ExecutionResult(data=None, errors=refusal)
+        yield
+
+    def _refusal(self) -> list[GraphQLError] | None:
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is None:
+            return None
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        # strawberry would run the first one; the spec wants the client to choose
+        if len(operations) > 1 and getattr(execution, "_provided_operation_name", None) is None:
+            message = "the document has several operations: say which in `operationName`"
+            return [coded(message, VALIDATION_FAILED)]
+        operation = get_operation_ast(document, execution.operation_name)
+        if operation is None:
+            return None  # graphql-core says why
+        schema = execution.schema._schema
+        coerced = get_variable_values(
+            schema, operation.variable_definitions or (), execution.variables or {}, 20
+        )
+        if isinstance(coerced, list):
+            return [_bad_variable(error) for error in coerced]
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        nodes = estimate_nodes(schema, operation, fragments, coerced.coerced)
+        return [node_budget_error(nodes)] if nodes > MAX_NODES else None  # type: ignore[list-item]
+
+    def _trace(self, context: Context) -> None:
+        execution = self.execution_context
+        context.trace.operation_name = execution.operation_name
+        with contextlib.suppress(RuntimeError):  # no single operation in the document
+            context.trace.operation_type = execution.operation_type.value
+
+
+def _bad_variable(error: GraphQLError) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": BAD_USER_INPUT}
+    node = error.nodes[0] if error.nodes else None
+    if isinstance(node, VariableDefinitionNode):
+        extensions["field"] = "$" + node.variable.name.value
+    error.extensions = extensions
+    return error

@@ -1,0 +1,102 @@
+"""Market: one pair of one exchange, as the last successful harvest left it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from graphql_api import quality
+from graphql_api.context import Info
+from graphql_api.types.connection import Connection
+
+if TYPE_CHECKING:
+    from graphql_api.types.exchange import Exchange
+
+
+def number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@strawberry.type(description="A market (pair) of an exchange: the seed's Market.")
+class Market:
+    id: strawberry.ID
+    symbol: str = strawberry.field(description='ccxt\'s unified symbol, e.g. "BTC/USDT".')
+    base: str
+    quote: str
+    type: str = strawberry.field(description="spot, swap, future, option, …")
+    active: bool
+    last: float | None
+    bid: float | None
+    ask: float | None
+    base_volume: float | None
+    quote_volume: float | None
+    volume_usd: float | None = strawberry.field(
+        description="24 h quote volume in USD; null when the quote cannot be priced."
+    )
+    change_pct: float | None
+    exchange_ts: dt.datetime | None = strawberry.field(
+        description="The exchange's own timestamp of the ticker."
+    )
+    updated_at: dt.datetime
+    exchange_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Market:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            symbol=row["symbol"],
+            base=row["base"],
+            quote=row["quote"],
+            type=row["type"],
+            active=row["active"],
+            last=number(row["last"]),
+            bid=number(row["bid"]),
+            ask=number(row["ask"]),
+            base_volume=number(row["base_volume"]),
+            quote_volume=number(row["quote_volume"]),
+            volume_usd=number(row["volume_usd"]),
+            change_pct=number(row["change_pct"]),
+            exchange_ts=row["exchange_ts"],
+            updated_at=row["updated_at"],
+            exchange_id=row["exchange_id"],
+        )
+
+    @strawberry.field
+    async def exchange(
+        self, info: Info
+    ) -> Annotated[Exchange, strawberry.lazy("graphql_api.types.exchange")]:
+        from graphql_api.types.exchange import Exchange
+
+        row = await info.context.loaders.exchange_by_id.load(self.exchange_id)
+        assert row is not None, "markets cascade with their exchange"
+        return Exchange.from_row(row)
+
+    @strawberry.field(description="(ask − bid) / mid × 100; null without a positive bid and ask.")
+    def spread_pct(self) -> float | None:
+        return quality.spread_pct(self.bid, self.ask)
+
+    @strawberry.field(
+        description=(
+            "The spread, or the distance of `last` outside [bid, ask] relative to the nearer "
+            "bound, is above MM_ANOMALY_PCT percent."
+        )
+    )
+    def anomalous(self, info: Info) -> bool:
+        threshold = info.context.settings.anomaly_pct
+        return quality.is_anomalous(self.last, self.bid, self.ask, threshold_pct=threshold)
+
+    @strawberry.field(description="Inactive, or not updated for MM_STALE_MARKET_HOURS.")
+    def stale(self, info: Info) -> bool:
+        return quality.is_stale(
+            active=self.active,
+            updated_at=self.updated_at,
+            now=info.context.now,
+            stale_hours=info.context.settings.stale_market_hours,
+        )
+
+
+@strawberry.type(description="A page of markets (see the Connection types).")
+class MarketConnection(Connection[Market]):
+    pass

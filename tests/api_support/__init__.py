@@ -1,0 +1,1 @@
+"""Helpers for the API's tests: SQL fixtures mimicking the harvester, servers, a client."""

@@ -1,0 +1,90 @@
+"""Rows as the harvester writes them, inserted with plain SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from marketmanager import tokens
+
+Conn = psycopg.Connection[Any]
+NOW = dt.datetime.now(dt.UTC)
+
+
+def exchange(conn: Conn, name: str, **columns: Any) -> int:
+    values = {"name": name, **columns}
+    names = ", ".join(values)
+    marks = ", ".join(f"%({k})s" for k in values)
+    row = conn.execute(
+        f"INSERT INTO exchanges ({names}) VALUES ({marks}) RETURNING id", values
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def markets(conn: Conn, exchange_id: int, count: int, *, prefix: str = "C") -> list[int]:
+    """`count` markets PREFIX0001/USDT …, volumes decreasing, every 7th without volume."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO markets (exchange_id, symbol, base, quote, last, bid, ask, base_volume,
+                                 quote_volume, volume_usd, change_pct, updated_at)
+            SELECT %(exchange_id)s, %(prefix)s || lpad(i::text, 5, '0') || '/USDT',
+                   %(prefix)s || lpad(i::text, 5, '0'), 'USDT',
+                   100 + i, 99.5 + i, 100.5 + i, 10 * i, 1000 * i,
+                   CASE WHEN i %% 7 = 0 THEN NULL ELSE (i %% 50) * 1000 END,
+                   (i %% 11) - 5, now() - make_interval(secs => i)
+            FROM generate_series(1, %(count)s) AS i
+            RETURNING id
+            """,
+            {"exchange_id": exchange_id, "count": count, "prefix": prefix},
+        )
+        return [row["id"] for row in cur.fetchall()]
+
+
+def market(conn: Conn, exchange_id: int, symbol: str, **columns: Any) -> int:
+    base, _, quote = symbol.partition("/")
+    values = {"exchange_id": exchange_id, "symbol": symbol, "base": base, "quote": quote}
+    values.update(columns)
+    names = ", ".join(values)
+    marks = ", ".join(f"%({k})s" for k in values)
+    row = conn.execute(
+        f"INSERT INTO markets ({names}) VALUES ({marks}) RETURNING id", values
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def run(conn: Conn, exchange_id: int, state: str, **columns: Any) -> int:
+    """A run in `state`, with the timestamps its state requires."""
+    values: dict[str, Any] = {"exchange_id": exchange_id, "state": state, "trigger": "SCHEDULE"}
+    if state != "QUEUED":
+        values.update(started_at=NOW, heartbeat_at=NOW, node="node-1", worker="worker-1")
+    if state in ("SUCCEEDED", "FAILED", "CRASHED"):
+        values["finished_at"] = NOW
+    values.update(columns)
+    names = ", ".join(values)
+    marks = ", ".join(f"%({k})s" for k in values)
+    row = conn.execute(
+        f"INSERT INTO harvest_runs ({names}) VALUES ({marks}) RETURNING id", values
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def node(conn: Conn, node_id: str, **columns: Any) -> None:
+    values: dict[str, Any] = {"id": node_id, "host": "host-a", "pid": 4242, "pool_size": 2}
+    values.update(columns)
+    names = ", ".join(values)
+    marks = ", ".join(f"%({k})s" for k in values)
+    conn.execute(f"INSERT INTO harvester_nodes ({names}) VALUES ({marks})", values)
+
+
+def token(conn: Conn, name: str, level: str = "write") -> str:
+    return tokens.create(conn, name, level)[1]
+
+
+def clear(conn: Conn) -> None:
+    conn.execute("TRUNCATE exchanges, harvester_nodes, api_tokens RESTART IDENTITY CASCADE")

@@ -1,0 +1,102 @@
+"""The API under a real uvicorn, in a thread (fast) or in a subprocess (whole process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+
+import httpx
+import uvicorn
+
+from graphql_api.app import create_app
+from marketmanager.settings import Settings
+from tests.support.processes import REPO, child_env, free_port, wait_for
+
+
+class ThreadServer:
+    """uvicorn serving `create_app(settings)` on a free loopback port, in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            ws="none",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=f"api-{self.port}")
+
+    def start(self) -> ThreadServer:
+        self.thread.start()
+        wait_for(lambda: self.server.started, 30, "uvicorn started")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+class ProcessServer:
+    """``python -m graphql_api`` against `database_url`, as supervisord would run it."""
+
+    def __init__(self, database_url: str, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = child_env(
+            DATABASE_URL=database_url, MM_API_PORT=str(self.port), MM_LOG_FORMAT="json", **env
+        )
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> ProcessServer:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "graphql_api"],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        wait_for(self._healthy, 60, f"the API on port {self.port}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            output = self.process.stdout.read() if self.process.stdout else ""
+            raise AssertionError(f"the API exited with {self.process.returncode}:\n{output}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> str:
+        """Stop it (SIGTERM, then SIGKILL) and return what it printed."""
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output
+
+
+def settings_for(database_url: str, overrides: Mapping[str, object]) -> Settings:
+    return Settings(database_url=database_url, **overrides).resolved()  # type: ignore[arg-type]
+
+
+def wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} not ready")
