@@ -29,8 +29,8 @@ INSERT INTO harvester_nodes (id, host, pid, pool_size)
 VALUES (%(id)s, %(host)s, %(pid)s, %(pool_size)s)
 
 -- name: node_heartbeat --
--- The node's parent beats with the state of its children.
-UPDATE harvester_nodes SET heartbeat_at = now(), processes = %(processes)s
+-- The node's parent beats with its children's state; a node taken for gone is back.
+UPDATE harvester_nodes SET heartbeat_at = now(), processes = %(processes)s, stopped_at = NULL
 WHERE id = %(id)s
 
 -- name: node_stopped --
@@ -274,3 +274,116 @@ SELECT e.*,
         ORDER BY r.id DESC LIMIT 1) AS last_run
 FROM exchanges AS e
 ORDER BY e.name
+
+-- name: api_exchanges_by_id --
+-- The exchanges with the given ids (the API's DataLoader).
+SELECT * FROM exchanges WHERE id = ANY(%(ids)s::bigint[])
+
+-- name: api_exchanges_by_name --
+-- The exchanges with the given names (the API's DataLoader).
+SELECT * FROM exchanges WHERE name = ANY(%(names)s::text[])
+
+-- name: api_exchange_run_summaries --
+-- For each exchange id: its newest run and its newest finished run, with the database clock.
+SELECT x.id AS for_exchange, s.role, s.run_id, s.state, s.started_at, s.heartbeat_at,
+       s.finished_at, s.error, now() AS db_now
+FROM unnest(%(ids)s::bigint[]) AS x (id)
+CROSS JOIN LATERAL (
+    (SELECT 'newest' AS role, r.id AS run_id, r.state, r.started_at, r.heartbeat_at,
+            r.finished_at, r.error
+     FROM harvest_runs AS r WHERE r.exchange_id = x.id ORDER BY r.id DESC LIMIT 1)
+    UNION ALL
+    (SELECT 'finished', r.id, r.state, r.started_at, r.heartbeat_at, r.finished_at, r.error
+     FROM harvest_runs AS r WHERE r.exchange_id = x.id AND r.finished_at IS NOT NULL
+     ORDER BY r.id DESC LIMIT 1)
+) AS s
+
+-- name: api_market_by_symbol --
+-- One market of an exchange by symbol.
+SELECT m.* FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE e.name = %(exchange)s AND m.symbol = %(symbol)s
+
+-- name: api_create_exchange --
+-- createExchange: a new exchange row; a duplicate name raises a unique violation.
+INSERT INTO exchanges (name, enabled, api_url, interval_seconds, url, logo)
+VALUES (%(name)s, %(enabled)s, %(api_url)s, %(interval_seconds)s, %(url)s, %(logo)s)
+RETURNING *
+
+-- name: api_update_exchange --
+-- updateExchange: each column changes only when its set_* flag is true.
+UPDATE exchanges SET
+    enabled = CASE WHEN %(set_enabled)s THEN %(enabled)s ELSE enabled END,
+    api_url = CASE WHEN %(set_api_url)s THEN %(api_url)s ELSE api_url END,
+    url = CASE WHEN %(set_url)s THEN %(url)s ELSE url END,
+    logo = CASE WHEN %(set_logo)s THEN %(logo)s ELSE logo END,
+    interval_seconds = CASE WHEN %(set_interval_seconds)s THEN %(interval_seconds)s
+                            ELSE interval_seconds END,
+    updated_at = now()
+WHERE name = %(name)s
+RETURNING *
+
+-- name: api_delete_exchange --
+-- deleteExchange: markets, runs and history go with it (ON DELETE CASCADE).
+DELETE FROM exchanges WHERE name = %(name)s RETURNING id
+
+-- name: api_run_exchange --
+-- runExchange: queue a MANUAL run, or return the exchange's QUEUED/RUNNING one.
+-- No row when a concurrent insert committed after this statement's snapshot: run it again.
+WITH inserted AS (
+    INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%(exchange_id)s, 'MANUAL')
+    ON CONFLICT (exchange_id) WHERE state IN ('QUEUED', 'RUNNING') DO NOTHING
+    RETURNING *
+)
+SELECT * FROM inserted
+UNION ALL
+SELECT r.* FROM harvest_runs AS r
+WHERE r.exchange_id = %(exchange_id)s AND r.state IN ('QUEUED', 'RUNNING')
+  AND NOT EXISTS (SELECT 1 FROM inserted)
+
+-- name: api_token_lookup --
+-- The live token with this SHA-256, marking it used (at most once a minute).
+WITH found AS (
+    SELECT id, name, scopes, last_used_at FROM api_tokens
+    WHERE token_sha256 = %(sha256)s AND revoked_at IS NULL
+), touched AS (
+    UPDATE api_tokens AS t SET last_used_at = now() FROM found
+    WHERE t.id = found.id
+      AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
+)
+SELECT id, name, scopes FROM found
+
+-- name: api_nodes --
+-- Every harvester node, with whether it is alive (recent heartbeat, not stopped).
+SELECT n.*, (n.stopped_at IS NULL
+             AND n.heartbeat_at >= now() - make_interval(secs => %(stale_after)s)) AS alive
+FROM harvester_nodes AS n ORDER BY n.started_at DESC, n.id
+
+-- name: api_active_runs --
+-- RUNNING runs, newest first, with whether their heartbeat is late.
+SELECT r.*, (r.heartbeat_at < now() - make_interval(secs => %(stale_after)s)) AS stale
+FROM harvest_runs AS r WHERE r.state = 'RUNNING' ORDER BY r.id DESC
+
+-- name: api_runs_by_state --
+-- How many runs are in each state (for /metrics).
+SELECT state, count(*) AS runs FROM harvest_runs GROUP BY state
+
+-- name: api_last_success_ages --
+-- Seconds since the last successful harvest of each exchange that had one (for /metrics).
+SELECT name, extract(epoch FROM now() - last_update_at)::float8 AS age_seconds
+FROM exchanges WHERE last_update_at IS NOT NULL
+
+-- name: token_insert --
+-- `marketmanager token create`: store a token's SHA-256, never the token.
+INSERT INTO api_tokens (name, token_sha256, scopes) VALUES (%(name)s, %(sha256)s, %(scopes)s)
+RETURNING id, name, scopes, created_at
+
+-- name: token_list --
+-- `marketmanager token list`: every token, live ones first.
+SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM api_tokens
+ORDER BY revoked_at IS NOT NULL, id
+
+-- name: token_revoke --
+-- `marketmanager token revoke`: revoke the live token with this id or name.
+UPDATE api_tokens SET revoked_at = now()
+WHERE revoked_at IS NULL AND (id = %(id)s OR name = %(name)s)
+RETURNING id, name
