@@ -10,18 +10,21 @@ import psycopg
 from marketmanager import tokens
 
 Conn = psycopg.Connection[Any]
-NOW = dt.datetime.now(dt.UTC)
 
 
-def exchange(conn: Conn, name: str, **columns: Any) -> int:
-    values = {"name": name, **columns}
+def insert(conn: Conn, table: str, values: dict[str, Any]) -> Any:
+    """Insert one row of `values` into `table`; its id."""
     names = ", ".join(values)
     marks = ", ".join(f"%({k})s" for k in values)
     row = conn.execute(
-        f"INSERT INTO exchanges ({names}) VALUES ({marks}) RETURNING id", values
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id", values
     ).fetchone()
     assert row is not None
-    return int(row["id"])
+    return row["id"]
+
+
+def exchange(conn: Conn, name: str, **columns: Any) -> int:
+    return int(insert(conn, "exchanges", {"name": name, **columns}))
 
 
 def markets(conn: Conn, exchange_id: int, count: int, *, prefix: str = "C") -> list[int]:
@@ -48,38 +51,25 @@ def market(conn: Conn, exchange_id: int, symbol: str, **columns: Any) -> int:
     base, _, quote = symbol.partition("/")
     values = {"exchange_id": exchange_id, "symbol": symbol, "base": base, "quote": quote}
     values.update(columns)
-    names = ", ".join(values)
-    marks = ", ".join(f"%({k})s" for k in values)
-    row = conn.execute(
-        f"INSERT INTO markets ({names}) VALUES ({marks}) RETURNING id", values
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return int(insert(conn, "markets", values))
 
 
 def run(conn: Conn, exchange_id: int, state: str, **columns: Any) -> int:
-    """A run in `state`, with the timestamps its state requires."""
+    """A run in `state`, with the timestamps its state requires (now, unless given)."""
+    now = dt.datetime.now(dt.UTC)
     values: dict[str, Any] = {"exchange_id": exchange_id, "state": state, "trigger": "SCHEDULE"}
     if state != "QUEUED":
-        values.update(started_at=NOW, heartbeat_at=NOW, node="node-1", worker="worker-1")
+        values.update(started_at=now, heartbeat_at=now, node="node-1", worker="worker-1")
     if state in ("SUCCEEDED", "FAILED", "CRASHED"):
-        values["finished_at"] = NOW
+        values["finished_at"] = now
     values.update(columns)
-    names = ", ".join(values)
-    marks = ", ".join(f"%({k})s" for k in values)
-    row = conn.execute(
-        f"INSERT INTO harvest_runs ({names}) VALUES ({marks}) RETURNING id", values
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return int(insert(conn, "harvest_runs", values))
 
 
 def node(conn: Conn, node_id: str, **columns: Any) -> None:
     values: dict[str, Any] = {"id": node_id, "host": "host-a", "pid": 4242, "pool_size": 2}
     values.update(columns)
-    names = ", ".join(values)
-    marks = ", ".join(f"%({k})s" for k in values)
-    conn.execute(f"INSERT INTO harvester_nodes ({names}) VALUES ({marks})", values)
+    insert(conn, "harvester_nodes", values)
 
 
 def token(conn: Conn, name: str, level: str = "write") -> str:
