@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from marketmanager import db
 from tests.api_support import data
 from tests.api_support.server import ProcessServer
+from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -79,16 +79,6 @@ def _requested_urls(browser: Any) -> set[str]:
     return {u for u in urls | set(resources) if u}
 
 
-def _wait(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_graphiql_runs_a_query_offline(db_url: str, driver: Any) -> None:
     from selenium.webdriver.common.by import By
 
@@ -97,7 +87,7 @@ def test_graphiql_runs_a_query_offline(db_url: str, driver: Any) -> None:
     server = ProcessServer(db_url).start()
     try:
         driver.get(f"{server.url}/graphql")
-        editor = _wait(
+        editor = wait_for(
             lambda: driver.find_elements(By.CSS_SELECTOR, ".graphiql-query-editor .CodeMirror"),
             30,
             "the GraphiQL editor",
@@ -108,11 +98,12 @@ def test_graphiql_runs_a_query_offline(db_url: str, driver: Any) -> None:
         editor.click()
         driver.switch_to.active_element.send_keys("{ exchanges { nodes { name volumeUsd ")
         driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
-        result = _wait(
-            lambda: "kraken" in (text := _result_text(driver)) and text,
-            30,
-            "the query's result",
-        )
+
+        def result_text() -> str | None:
+            text = _result_text(driver)
+            return text if "kraken" in text else None
+
+        result = wait_for(result_text, 30, "the query's result")
         assert '"volumeUsd": 42' in result
         requested = _requested_urls(driver)
         origin = urlsplit(server.url).netloc

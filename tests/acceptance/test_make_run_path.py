@@ -74,18 +74,17 @@ def test_supervisord_runs_both_programs_and_leaves_nothing_behind(
     )
     try:
         for program in ("harvester", "api"):
-            wait_for(
-                lambda p=program: "RUNNING" in _supervisorctl(data_dir, "status", p).stdout,
-                60,
-                f"{program} RUNNING",
-            )
+
+            def running(program: str = program) -> bool:
+                return "RUNNING" in _supervisorctl(data_dir, "status", program).stdout
+
+            wait_for(running, 60, f"{program} RUNNING")
             status = _supervisorctl(data_dir, "status", program)
             assert status.returncode == 0 and "RUNNING" in status.stdout
         socket_mode = (data_dir / "supervisord.sock").stat().st_mode & 0o777
         assert socket_mode == 0o700
         readyz = f"http://127.0.0.1:{environment['MM_API_PORT']}/readyz"
         ready = wait_for(lambda: _get(readyz), 30, "the API to listen")
-        assert isinstance(ready, httpx.Response)
         assert ready.status_code == 200 and ready.json() == {"ready": True}
 
         url = environment.get("DATABASE_URL") or embedded_database_url(data_dir)
