@@ -48,7 +48,12 @@ def main() -> int:
 
     link = node.NodeLink(url, node_id, conn)
     tree = ProcessTree(
-        build_children(settings), make_context, grace=settings.shutdown_grace, on_beat=link.beat
+        build_children(settings),
+        make_context,
+        grace=settings.shutdown_grace,
+        on_beat=link.beat,
+        # several beats per MM_STALE_AFTER, or the other nodes take this one for dead
+        beat_every=min(2.0, settings.stale_after / 3),
     )
     log.info("harvester.started", pool_size=settings.pool_size)
     try:

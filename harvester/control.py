@@ -46,11 +46,16 @@ class ControlServer:
         finally:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)
+        ours = self.path.stat().st_ino
         log.info("control.listening", socket=str(self.path))
         async with server:
             while not stop():
                 await asyncio.sleep(0.2)
-        self.path.unlink(missing_ok=True)
+        # An orphan (its parent was killed) may stop after the new tree bound the path:
+        # remove the socket only if it is still the one this server made.
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.stat().st_ino == ours:
+                self.path.unlink()
 
     async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

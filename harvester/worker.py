@@ -9,6 +9,8 @@ the only sure way to abandon a request that hangs inside ccxt.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import os
 from typing import Any
 
@@ -69,7 +71,11 @@ class Worker:
                 runs.finish_failed(self.conn, run["id"], failure_of(error).error, retryable=False)
                 return True
             beat_every = max(0.2, self.ctx.settings.stale_after / 3)
-            with Heartbeat(self.ctx.database_url, run["id"], every=beat_every, on_lost=abandon_run):
+            # The heartbeat thread starts with an empty context: log `run.lost` in this one
+            # (process, node, exchange, run_id).
+            context = contextvars.copy_context()
+            on_lost = functools.partial(context.run, abandon_run)
+            with Heartbeat(self.ctx.database_url, run["id"], every=beat_every, on_lost=on_lost):
                 harvest_exchange(self.conn, adapter, exchange, run["id"])
         finally:
             structlog.contextvars.unbind_contextvars("exchange", "run_id")

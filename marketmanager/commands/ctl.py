@@ -34,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
     except NotRunning as error:
         print(f"marketmanager ctl: {error}", file=sys.stderr)
         return 1
+    except (OSError, ValueError) as error:  # no permission, no reply in time, a garbled one
+        print(
+            f"marketmanager ctl: cannot talk to the harvester at {settings.socket_path}: {error}",
+            file=sys.stderr,
+        )
+        return 1
     if args.json:
         print(json.dumps(reply, indent=2, sort_keys=True))
     elif reply.get("ok"):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,7 +45,7 @@ def marketmanager(
     )
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+def wait_for(condition: Callable[[], T | None], timeout: float, what: str) -> T:
     """Poll `condition` until it returns something truthy; fail naming `what`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -54,3 +59,44 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> obje
 def pids_of(pattern: str) -> list[int]:
     found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     return [int(pid) for pid in found.stdout.split()]
+
+
+def session_pids(session: int) -> list[int]:
+    """Pids of the live processes whose session id is `session` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # pid (comm) state ppid pgrp session …; comm may hold spaces and parentheses
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL every process of a session started with ``start_new_session=True``.
+
+    supervisord puts each program in a process group of its own, so a process group is
+    not enough; the session holds them all."""
+    for _ in range(5):
+        pids = session_pids(session)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
