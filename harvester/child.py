@@ -11,6 +11,10 @@ import structlog
 from harvester.context import ChildContext
 from marketmanager.logging import configure_logging
 
+# A child that exits with this code asks its parent for a fresh one (a worker whose run
+# was taken away): the parent restarts it at once and does not count it as a failure.
+REPLACE_ME_EXIT = 3
+
 
 def start_child(ctx: ChildContext) -> None:
     """Configure the child; its parent alone decides when it stops (through ctx.stop)."""

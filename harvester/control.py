@@ -1,5 +1,5 @@
 """The `control` child: a UNIX-socket server (mode 0600) answering status / pause /
-resume / run / drain for this node, and the client `marketmanager ctl` uses.
+resume / run / drain for this node (its client is `harvester.control_client`).
 
 Each client gets its own task: bad JSON or an unknown command gets an error reply and
 the connection stays; an oversized line gets an error and a closed connection; a client
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +91,9 @@ class ControlServer:
             except psycopg.Error as failure:
                 log.error("control.failed", cmd=request.cmd, error=str(failure))
                 return protocol.error(f"database error: {failure}")
-        log.info("control.command", cmd=request.cmd, exchange=request.exchange)
+        # status is polled by scripts: keep it out of the info log
+        report = log.debug if request.cmd == "status" else log.info
+        report("control.command", cmd=request.cmd, exchange=request.exchange)
         return protocol.ok(**reply)
 
 
@@ -102,24 +102,3 @@ def run(ctx: ChildContext) -> None:
     with NodeControl.connect(ctx) as control:
         server = ControlServer(control, ctx.settings.socket_path)
         asyncio.run(server.serve(lambda: should_stop(ctx)))
-
-
-class NotRunning(RuntimeError):
-    """Nothing answers on the control socket."""
-
-
-def request(path: Path, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-    """Send one request to the control socket and return its reply."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
-            sock.sendall(json.dumps(payload).encode() + b"\n")
-            with sock.makefile("rb") as stream:
-                line = stream.readline()
-    except (FileNotFoundError, ConnectionRefusedError) as error:
-        raise NotRunning(f"the harvester is not running (nothing answers at {path})") from error
-    if not line:
-        raise NotRunning(f"the harvester closed the control socket at {path} without a reply")
-    reply: dict[str, Any] = json.loads(line)
-    return reply

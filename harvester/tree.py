@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from harvester.child import REPLACE_ME_EXIT
 from harvester.context import ChildContext
 from harvester.restarts import RestartHistory
 
@@ -139,12 +140,16 @@ class ProcessTree:
             return True
         if child.restart_at is None:
             code = child.process.exitcode if child.process else None
-            if child.history.give_up(now):
+            if code == REPLACE_ME_EXIT:  # asked to be replaced: not a failure
+                log.info("child.replaced", child=child.name)
+                child.restart_at = now
+            elif child.history.give_up(now):
                 log.error("child.gave_up", child=child.name, exitcode=code)
                 return False
-            delay = child.history.record(now)
-            child.restart_at = now + delay
-            log.warning("child.died", child=child.name, exitcode=code, restart_in=delay)
+            else:
+                delay = child.history.record(now)
+                child.restart_at = now + delay
+                log.warning("child.died", child=child.name, exitcode=code, restart_in=delay)
         if now >= child.restart_at:
             self._start(child)
         return True

@@ -18,7 +18,7 @@ import psycopg
 import structlog
 
 from harvester import runs
-from harvester.child import should_stop, start_child
+from harvester.child import REPLACE_ME_EXIT, should_stop, start_child
 from harvester.context import ChildContext
 from harvester.exchanges import ExchangeAdapter
 from harvester.harvest import failure_of, harvest_exchange
@@ -28,12 +28,11 @@ from marketmanager import db
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5  # seconds between looks at an empty queue
-LOST_RUN_EXIT = 3
 
 
 def abandon_run() -> None:
     log.error("run.lost", reason="the run is no longer RUNNING; replacing this worker")
-    os._exit(LOST_RUN_EXIT)
+    os._exit(REPLACE_ME_EXIT)
 
 
 class Worker:

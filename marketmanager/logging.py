@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
 import structlog
+
+
+class StdoutLogger(structlog.PrintLogger):
+    """Prints to the current sys.stdout; a closed pipe (an orphan whose supervisor has
+    gone) loses the line instead of raising into the code that logged it."""
+
+    def msg(self, message: str) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            super().msg(message)
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
 
 
 def configure_logging(process: str, log_format: str | None = None) -> None:
@@ -28,7 +40,7 @@ def configure_logging(process: str, log_format: str | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(),
+        logger_factory=lambda *args: StdoutLogger(),
         # Not cached: a logger follows the current sys.stdout (pytest swaps it per test).
         cache_logger_on_first_use=False,
     )

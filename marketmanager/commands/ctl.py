@@ -7,14 +7,13 @@ import json
 import sys
 from typing import Any
 
-from harvester.control import NotRunning, request
+from harvester.control_client import NotRunning, request
 from marketmanager.settings import Settings
 
 VERBS = ("status", "pause", "resume", "run", "drain")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("ctl", help="talk to this host's harvester over its socket")
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("verb", choices=VERBS)
     parser.add_argument("exchange", nargs="?", help="with `run`: the exchange to harvest now")
     parser.add_argument("--json", action="store_true", help="print the raw JSON reply")

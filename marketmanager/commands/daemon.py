@@ -11,10 +11,7 @@ from marketmanager.settings import Settings
 VERBS = ("start", "stop", "restart", "status")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "daemon", help="start/stop/restart/status of the harvester (through supervisorctl)"
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("verb", choices=VERBS)
     parser.set_defaults(handler=run)
 

@@ -22,8 +22,7 @@ from marketmanager.settings import Settings
 DEFAULT_INTERVAL = 60
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("exchanges", help="add, list or remove harvested exchanges")
+def configure(parser: argparse.ArgumentParser) -> None:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     add = verbs.add_parser("add", help="add an exchange (NAME is a ccxt id, e.g. binance)")

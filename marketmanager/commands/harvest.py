@@ -25,8 +25,7 @@ from marketmanager.settings import Settings
 INTERRUPTED = "KeyboardInterrupt: the foreground harvest was interrupted"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("harvest", help="harvest one exchange now, in the foreground")
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="an exchange added with `exchanges add`")
     parser.set_defaults(handler=run)
 

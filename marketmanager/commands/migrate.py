@@ -13,8 +13,7 @@ from marketmanager.settings import Settings
 PARTITION_DAYS_AHEAD = 3
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("migrate", help="apply pending database migrations")
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 

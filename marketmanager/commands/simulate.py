@@ -7,12 +7,10 @@ import argparse
 from harvester.simulator.cli import add_arguments, run
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="serve simulated exchanges (binance, kraken) on loopback, with injectable faults",
-        description="Serve the wire format of binance and kraken on loopback; point an"
-        " exchange's --api-url at http://HOST:PORT/<exchange>.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Serve the wire format of binance and kraken on loopback; point an"
+        " exchange's --api-url at http://HOST:PORT/<exchange>."
     )
     add_arguments(parser)
     parser.set_defaults(handler=run)

@@ -11,8 +11,7 @@ from marketmanager import db, tokens
 from marketmanager.settings import Settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("token", help="create, list or revoke API tokens")
+def configure(parser: argparse.ArgumentParser) -> None:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     create = verbs.add_parser("create", help="make a token and print it (shown only once)")

@@ -12,10 +12,7 @@ from marketmanager.migrations import require_migrated
 from marketmanager.settings import Settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "up", help="run the api and the harvester under supervisord, in the foreground"
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
