@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from harvester.simulator.server import SimulatorServer, running_simulator
+from harvester.simulator.server import SimulatorServer
 from marketmanager import db
 from tests.support.daemon import Conn, Harvester, add_exchange, run_by_id, runs_of
 from tests.support.processes import wait_for
@@ -36,12 +35,6 @@ FAILING = (
 )  # fmt: skip
 INTERVAL = 5
 SOAK_SECONDS = 60
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorServer]:
-    with running_simulator(markets=200) as server:
-        yield server
 
 
 class Sampler:

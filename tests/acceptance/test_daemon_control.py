@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer, running_simulator
+from harvester.simulator.server import SimulatorServer
 from tests.support.daemon import (
     Conn,
     Harvester,
@@ -25,12 +25,6 @@ from tests.support.daemon import (
     wait_for_state,
 )
 from tests.support.processes import marketmanager, wait_for
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorServer]:
-    with running_simulator(markets=200) as server:
-        yield server
 
 
 @pytest.fixture

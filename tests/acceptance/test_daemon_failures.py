@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from harvester.simulator.server import SimulatorServer, running_simulator
+from harvester.simulator.server import SimulatorServer
 from tests.support.daemon import (
     Conn,
     Harvester,
@@ -28,12 +25,6 @@ STALE_AFTER = 4.0
 # How late the poller may notice a crash: its tick (0.5 s), one heartbeat period, slack
 # for a busy two-core machine.
 NOTICE_SLACK = 3.0
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorServer]:
-    with running_simulator(markets=200) as server:
-        yield server
 
 
 def _queue(harvester: Harvester, exchange: str) -> int:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from harvester.simulator.server import SimulatorServer, running_simulator
+from harvester.simulator.server import SimulatorServer
 from tests.support.daemon import (
     Conn,
     Supervised,
@@ -27,12 +24,6 @@ from tests.support.daemon import (
 from tests.support.processes import alive, marketmanager, wait_for
 
 INTERVAL = 5
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorServer]:
-    with running_simulator(markets=200) as server:
-        yield server
 
 
 def _node_of(conn: Conn, pid: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 
@@ -112,6 +112,21 @@ class _Session:
         assert self.process is not None
         return self.process.wait(timeout)
 
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.kill_all()
+
     def kill_all(self) -> None:
         """SIGKILL everything left in the session (the process and all its descendants)."""
         if self.process is None:
@@ -129,18 +144,6 @@ class Harvester(_Session):
         env.setdefault("MM_CONTROL_SOCKET", str(data_dir / "run" / "harvester.sock"))
         super().__init__([sys.executable, "-m", "harvester"], env, data_dir / "harvester.log")
         self.socket_path = Path(env["MM_CONTROL_SOCKET"])
-
-    def __enter__(self) -> Harvester:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.kill_all()
 
     def request(self, payload: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
         return request(self.socket_path, payload, timeout)
@@ -196,16 +199,8 @@ class Supervised(_Session):
         self.data_dir = data_dir
         self.socket_path = data_dir / "run" / "harvester.sock"
 
-    def __enter__(self) -> Supervised:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """SIGTERM supervisord and wait for it, then make sure nothing is left."""
         try:
             if self.process is not None and self.process.poll() is None:
                 self.signal(signal.SIGTERM)
