@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -103,9 +104,8 @@ def baseline_app(url: str) -> Any:
                 for e in exchanges
             ]
             data = {"exchanges": {"nodes": nodes}}
-        return Response(
-            json.dumps({"data": data}, separators=(",", ":")), media_type="application/json"
-        )
+        # the same encoder as the API's (graphql_api.http.dump_json)
+        return Response(orjson.dumps({"data": data}), media_type="application/json")
 
     async def lifespan(app: Any) -> Any:
         await pool.open()
@@ -230,8 +230,17 @@ def main() -> int:
     if sys.argv[1:2] == ["--baseline"]:
         import uvicorn
 
+        from graphql_api.runtime import tune_gc
+
+        app = baseline_app(sys.argv[3])
+        tune_gc()  # the API's process settings (graphql_api.__main__), for a fair comparison
         uvicorn.run(
-            baseline_app(sys.argv[3]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning"
+            app,
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
         )
         return 0
     with scratch_database() as url:

@@ -23,9 +23,12 @@ def main() -> int:
         print(f"api: error: {error}", file=sys.stderr)
         return 2
     from graphql_api.app import create_app
+    from graphql_api.runtime import tune_gc
 
+    app = create_app(settings)
+    tune_gc()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,

@@ -35,6 +35,7 @@ class Context:
     now: dt.datetime
     authorization: str | None = None
     trace: RequestTrace = field(default_factory=RequestTrace)
+    memo: dict[Any, Any] = field(default_factory=dict)  # what resolvers work out once
     request: Any = None
     response: Any = None
     _principal: Principal | None = None
@@ -60,6 +61,11 @@ class Context:
             trace=trace or RequestTrace(),
             **extra,
         )
+
+    def release(self) -> None:
+        """Let go of the request's rows once the response is made (see `Loaders.release`)."""
+        self.loaders.release()
+        self.memo.clear()
 
     async def principal(self) -> Principal | None:
         """The caller's token (looked up once per request); UNAUTHENTICATED if bad."""

@@ -10,17 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
+from psycopg.types.numeric import FloatLoader
 from psycopg_pool import AsyncConnectionPool
 
 from sql import queries
 
 Row = dict[str, Any]
-Statement = str | sql.Composed  # a query name, or a composed statement
+Statement = str | sql.Composable  # a query name, or a composed statement
 
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 16
+
+
+async def configure(conn: AsyncConnection[Any]) -> None:
+    """numeric columns load as float: GraphQL serves them as Float anyway, and building a
+    Decimal for each value only to convert it costs more than the rest of the row.
+    Exact values leave the database as text where they must (the keys of cursors)."""
+    conn.adapters.register_loader("numeric", FloatLoader)
 
 
 def create_pool(url: str) -> AsyncConnectionPool[Any]:
@@ -31,6 +39,7 @@ def create_pool(url: str) -> AsyncConnectionPool[Any]:
         min_size=POOL_MIN_SIZE,
         max_size=POOL_MAX_SIZE,
         kwargs={"row_factory": dict_row, "autocommit": True},
+        configure=configure,
         open=False,
         name="marketmanager-api",
     )

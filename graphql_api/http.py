@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import structlog
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -97,6 +98,16 @@ def status_for(media_type: str, payload: Mapping[str, Any]) -> int:
     return 500 if codes == {INTERNAL} else 400
 
 
+def dump_json(data: object) -> bytes:
+    """Responses in JSON with orjson, several times faster than `json` on a page of
+    results; what orjson refuses (an int past 64 bits in a custom scalar, say) goes
+    through `json`."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 def error_body(message: str, code: str) -> bytes:
     return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
 
@@ -142,6 +153,10 @@ class GraphQLView(GraphQL[Context, None]):
         except Exception as error:
             log.exception("api.internal_error", error=f"{type(error).__name__}: {error}")
             response = self._refused(request, RequestRefused(500, INTERNAL, MASKED_MESSAGE))
+        finally:
+            context = getattr(request.state, "context", None)
+            if isinstance(context, Context):
+                context.release()
         await response(scope, receive, send)
 
     def _check_headers(self, request: Request, media_type: str | None) -> None:
@@ -187,7 +202,7 @@ class GraphQLView(GraphQL[Context, None]):
             raise
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context.create(
+        context = request.state.context = Context.create(
             request.app.state.pool,
             self.settings,
             authorization=request.headers.get("authorization"),
@@ -195,6 +210,7 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             response=response,
         )
+        return context
 
     async def get_sub_response(self, request: Any) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -213,6 +229,9 @@ class GraphQLView(GraphQL[Context, None]):
         request.state.sub_response.media_type = media_type
         request.state.sub_response.status_code = status_for(media_type, payload)
         return payload
+
+    def encode_json(self, data: object) -> bytes:
+        return dump_json(data)
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response

@@ -8,21 +8,22 @@ each of many parents (the markets of many exchanges) in one statement, for DataL
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
 
-from graphql_api.pagination import Ordering, SortColumn, after_predicate
+from graphql_api.pagination import Ordering, SortColumn, after_params, after_predicate
 
 Filters = tuple[tuple[str, Any], ...]  # (name, value) pairs, hashable for loader keys
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one of each, compared (and cached) by identity
 class Listing:
     source: str  # "markets AS m"
-    columns: str  # "m.*"
+    alias: str  # "m"
     parent: str  # column holding the parent id, "m.exchange_id"
     filters: Mapping[str, str]  # name -> SQL with one {} for the value
     orderings: Mapping[str, Ordering] = field(default_factory=dict)
@@ -36,6 +37,7 @@ class PageRequest:
     first: int
     after: tuple[str | None, ...] | None = None
     filters: Filters = ()
+    columns: tuple[str, ...] | None = None  # of the listing's table; None for all
 
 
 def _id(alias: str, descending: bool = False) -> SortColumn:
@@ -48,7 +50,7 @@ def _ordering(name: str, *columns: SortColumn, alias: str) -> Ordering:
 
 MARKETS = Listing(
     source="markets AS m",
-    columns="m.*",
+    alias="m",
     parent="m.exchange_id",
     filters={
         "exchange_id": "m.exchange_id = {}",
@@ -75,7 +77,7 @@ MARKETS = Listing(
 
 EXCHANGES = Listing(
     source="exchanges AS e",
-    columns="e.*",
+    alias="e",
     parent="e.id",
     filters={
         "enabled": "e.enabled = {}",
@@ -100,7 +102,7 @@ EXCHANGES = Listing(
 
 RUNS = Listing(
     source="harvest_runs AS r",
-    columns="r.*",
+    alias="r",
     parent="r.exchange_id",
     filters={"exchange_id": "r.exchange_id = {}", "state": "r.state = {}"},
     orderings={"NEWEST_FIRST": Ordering("NEWEST_FIRST", (_id("r", descending=True),))},
@@ -113,74 +115,135 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-Query = tuple[sql.Composed, dict[str, Any]]
+Query = tuple[sql.Composable, dict[str, Any]]
+STATEMENT_CACHE_SIZE = 1024
 
 
-def _conditions(listing: Listing, filters: Filters) -> tuple[list[sql.Composable], dict[str, Any]]:
-    conditions: list[sql.Composable] = []
-    params: dict[str, Any] = {}
-    for index, (name, value) in enumerate(filters):
-        conditions.append(sql.SQL(listing.filters[name]).format(sql.Placeholder(f"f{index}")))
-        params[f"f{index}"] = list(value) if isinstance(value, tuple) else value
-    return conditions, params
+# A statement depends on the shape of the request (which filters, where the cursor
+# has nulls, the page size), its parameters on the values. Composing and rendering
+# the SQL costs more than planning it, so statements are built once per shape.
+
+
+def _rendered(query: sql.Composable) -> sql.SQL:
+    return sql.SQL(query.as_string(None))
+
+
+def _filter_params(filters: Filters) -> dict[str, Any]:
+    return {
+        f"f{index}": list(value) if isinstance(value, tuple) else value
+        for index, (_, value) in enumerate(filters)
+    }
+
+
+def _conditions(listing: Listing, names: tuple[str, ...]) -> list[sql.Composable]:
+    return [
+        sql.SQL(listing.filters[name]).format(sql.Placeholder(f"f{index}"))
+        for index, name in enumerate(names)
+    ]
 
 
 def _where(conditions: list[sql.Composable]) -> sql.Composable:
     return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
 
 
-def _page_body(listing: Listing, request: PageRequest, extra: list[sql.Composable]) -> Query:
-    conditions, params = _conditions(listing, request.filters)
-    conditions = extra + conditions
-    if request.after is not None:
-        after, after_params = after_predicate(request.ordering, request.after)
-        conditions.append(after)
-        params.update(after_params)
-    query = sql.SQL(
+def _columns(listing: Listing, columns: tuple[str, ...] | None) -> sql.Composable:
+    alias = sql.SQL(listing.alias)
+    if columns is None:
+        return sql.SQL("{}.*").format(alias)
+    return sql.SQL(", ").join(sql.SQL("{}.{}").format(alias, sql.Identifier(c)) for c in columns)
+
+
+def _names(filters: Filters) -> tuple[str, ...]:
+    return tuple(name for name, _ in filters)
+
+
+def _nulls(request: PageRequest) -> tuple[bool, ...] | None:
+    return None if request.after is None else tuple(key is None for key in request.after)
+
+
+@functools.lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _page_statement(
+    listing: Listing,
+    ordering: Ordering,
+    names: tuple[str, ...],
+    after_nulls: tuple[bool, ...] | None,
+    first: int,
+    columns: tuple[str, ...] | None,
+    per_parent: bool,
+) -> sql.SQL:
+    conditions = _conditions(listing, names)
+    if per_parent:
+        conditions.insert(0, sql.SQL("{} = parent.id").format(sql.SQL(listing.parent)))
+    if after_nulls is not None:
+        # the predicate's SQL depends on which keys are null, not on their values
+        shape = [None if null else "" for null in after_nulls]
+        conditions.append(after_predicate(ordering, shape)[0])
+    query: sql.Composable = sql.SQL(
         "SELECT {columns}, {keys} FROM {source} WHERE {where} ORDER BY {order} LIMIT {n}"
     ).format(
-        columns=sql.SQL(listing.columns),
-        keys=request.ordering.key_columns(),
+        columns=_columns(listing, columns),
+        keys=ordering.key_columns(),
         source=sql.SQL(listing.source),
         where=_where(conditions),
-        order=request.ordering.order_by(),
-        n=sql.Literal(request.first + 1),  # one more tells whether a next page exists
+        order=ordering.order_by(),
+        n=sql.Literal(first + 1),  # one more tells whether a next page exists
     )
-    return query, params
+    if per_parent:
+        query = sql.SQL(
+            "SELECT parent.id AS parent_id, p.* FROM unnest(%(parent_ids)s::bigint[])"
+            " AS parent (id) CROSS JOIN LATERAL ({body}) AS p"
+        ).format(body=query)
+    return _rendered(query)
+
+
+def _page_params(request: PageRequest) -> dict[str, Any]:
+    params = _filter_params(request.filters)
+    if request.after is not None:
+        params.update(after_params(request.after))
+    return params
+
+
+def _shape(request: PageRequest) -> tuple[Any, ...]:
+    names, nulls = _names(request.filters), _nulls(request)
+    return request.ordering, names, nulls, request.first, request.columns
 
 
 def page_sql(listing: Listing, request: PageRequest) -> Query:
-    return _page_body(listing, request, [])
+    return _page_statement(listing, *_shape(request), per_parent=False), _page_params(request)
 
 
 def pages_per_parent_sql(listing: Listing, request: PageRequest, parent_ids: list[int]) -> Query:
     """One page per parent id (one statement); rows carry ``parent_id``."""
-    parent_match = sql.SQL("{} = parent.id").format(sql.SQL(listing.parent))
-    body, params = _page_body(listing, request, [parent_match])
-    query = sql.SQL(
-        "SELECT parent.id AS parent_id, p.* FROM unnest(%(parent_ids)s::bigint[]) AS parent (id)"
-        " CROSS JOIN LATERAL ({body}) AS p"
-    ).format(body=body)
-    return query, {**params, "parent_ids": parent_ids}
+    query = _page_statement(listing, *_shape(request), per_parent=True)
+    return query, {**_page_params(request), "parent_ids": parent_ids}
+
+
+@functools.lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _count_statement(listing: Listing, names: tuple[str, ...], per_parent: bool) -> sql.SQL:
+    conditions = _conditions(listing, names)
+    if not per_parent:
+        return _rendered(
+            sql.SQL("SELECT count(*) AS n FROM {source} WHERE {where}").format(
+                source=sql.SQL(listing.source), where=_where(conditions)
+            )
+        )
+    parent_in = sql.SQL("{} = ANY(%(parent_ids)s::bigint[])").format(sql.SQL(listing.parent))
+    return _rendered(
+        sql.SQL(
+            "SELECT {parent} AS parent_id, count(*) AS n FROM {source} WHERE {where} GROUP BY 1"
+        ).format(
+            parent=sql.SQL(listing.parent),
+            source=sql.SQL(listing.source),
+            where=_where([parent_in, *conditions]),
+        )
+    )
 
 
 def count_sql(listing: Listing, filters: Filters) -> Query:
-    conditions, params = _conditions(listing, filters)
-    query = sql.SQL("SELECT count(*) AS n FROM {source} WHERE {where}").format(
-        source=sql.SQL(listing.source), where=_where(conditions)
-    )
-    return query, params
+    return _count_statement(listing, _names(filters), False), _filter_params(filters)
 
 
 def counts_per_parent_sql(listing: Listing, filters: Filters, parent_ids: list[int]) -> Query:
     """Row counts per parent id (parents without rows are absent)."""
-    conditions, params = _conditions(listing, filters)
-    parent_in = sql.SQL("{} = ANY(%(parent_ids)s::bigint[])").format(sql.SQL(listing.parent))
-    query = sql.SQL(
-        "SELECT {parent} AS parent_id, count(*) AS n FROM {source} WHERE {where} GROUP BY 1"
-    ).format(
-        parent=sql.SQL(listing.parent),
-        source=sql.SQL(listing.source),
-        where=_where([parent_in, *conditions]),
-    )
-    return query, {**params, "parent_ids": parent_ids}
+    query = _count_statement(listing, _names(filters), True)
+    return query, {**_filter_params(filters), "parent_ids": parent_ids}

@@ -41,6 +41,9 @@ class Ordering:
     name: str
     columns: tuple[SortColumn, ...]
 
+    def __hash__(self) -> int:  # by name: page requests are DataLoader keys, hashed often
+        return hash(self.name)
+
     def order_by(self) -> sql.Composable:
         terms = [
             sql.SQL("{} {} NULLS LAST").format(
@@ -124,7 +127,7 @@ def after_predicate(
     the rest. With NULLS LAST, a row is after a non-null key when its key is beyond it
     or NULL, and nothing is after a NULL key on that column but other NULLs.
     """
-    params = {f"after_{i}": key for i, key in enumerate(keys) if key is not None}
+    params = after_params(keys)
     alternatives: list[sql.Composable] = []
     for index, column in enumerate(ordering.columns):
         if keys[index] is None:
@@ -135,6 +138,11 @@ def after_predicate(
     if not alternatives:
         return sql.SQL("false"), params
     return sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives)), params
+
+
+def after_params(keys: Sequence[str | None]) -> dict[str, str]:
+    """The parameters of `after_predicate`: the keys that are not null."""
+    return {f"after_{i}": key for i, key in enumerate(keys) if key is not None}
 
 
 def _typed(column: SortColumn, index: int) -> sql.Composable:

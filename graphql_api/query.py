@@ -14,7 +14,7 @@ from graphql_api.listing import EXCHANGES, MARKETS, RUNS
 from graphql_api.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.types.enums import ExchangeOrder, MarketOrder, RunState
 from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFilter
-from graphql_api.types.market import Market, MarketConnection
+from graphql_api.types.market import PROJECTION, Market, MarketConnection
 from graphql_api.types.run import HarvestRun, RunConnection
 from graphql_api.types.status import HarvesterNode, HarvesterStatus
 
@@ -82,7 +82,8 @@ class Query:
             "quote": quote,
             "search": pages.search_pattern(search),
         }
-        request = pages.page_request(MARKETS, order_by, first, after, filters)
+        columns = pages.selected_columns(info, PROJECTION)
+        request = pages.page_request(MARKETS, order_by, first, after, filters, columns)
         return await pages.top_level(info, MARKETS, request, MarketConnection, Market.from_row)
 
     @strawberry.field(description="One market by exchange and symbol; null if unknown.")

@@ -7,6 +7,7 @@ once, in `process_errors`, whichever way the request went.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -14,13 +15,24 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import present_errors
+from graphql_api.execution import FastExecutor
 from graphql_api.limits import limit_extensions
 from graphql_api.mutation import Mutation
 from graphql_api.operation import OperationGuard
 from graphql_api.query import Query
+
+
+class CachedNameConverter(NameConverter):
+    """strawberry converts each argument's name to camelCase again on every resolver
+    call; the names are few and fixed."""
+
+    @functools.cache  # noqa: B019 (one converter per schema, kept for its lifetime)
+    def apply_naming_config(self, name: str) -> str:
+        return super().apply_naming_config(name)
 
 
 class MarketManagerSchema(strawberry.Schema):
@@ -43,7 +55,10 @@ def create_schema(*, introspection: bool = True) -> MarketManagerSchema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not introspection),
+        config=StrawberryConfig(
+            disable_field_suggestions=not introspection, name_converter=CachedNameConverter()
+        ),
+        execution_context_class=FastExecutor,
     )
 
 

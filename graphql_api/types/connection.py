@@ -29,6 +29,26 @@ class Edge(Generic[T]):
     node: T
 
 
+def _edges(root: Connection[Any]) -> list[Edge[Any]]:
+    return [
+        Edge(cursor=root.cursor(row), node=item)
+        for row, item in zip(root.rows, root.nodes, strict=True)
+    ]
+
+
+def _page_info(root: Connection[Any]) -> PageInfo:
+    rows = root.rows
+    return PageInfo(
+        has_next_page=root.has_next,
+        end_cursor=root.cursor(rows[-1]) if rows else None,
+        start_cursor=root.cursor(rows[0]) if rows else None,
+    )
+
+
+async def _total_count(root: Connection[Any]) -> int:
+    return await root.counter()
+
+
 @strawberry.type(
     description=(
         "A page of a listing in a stable order (keyset pagination): rows inserted or "
@@ -37,38 +57,21 @@ class Edge(Generic[T]):
     )
 )
 class Connection(Generic[T]):
-    items: strawberry.Private[list[T]]
+    # Declared in the order of the SDL; `nodes` is a plain attribute, the cheapest
+    # kind of field to resolve (edges and pageInfo build cursors only when asked).
+    edges: list[Edge[T]] = strawberry.field(resolver=_edges)
+    page_info: PageInfo = strawberry.field(resolver=_page_info)
+    nodes: list[T]
+    total_count: int = strawberry.field(
+        resolver=_total_count, description="Rows matching the filters, on every page."
+    )
     rows: strawberry.Private[Sequence[Row]]
     request: strawberry.Private[PageRequest]
     has_next: strawberry.Private[bool]
     counter: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    def _cursor(self, row: Row) -> str:
+    def cursor(self, row: Row) -> str:
         return encode_cursor(self.request.ordering, self.request.ordering.keys_of(row))
-
-    @strawberry.field
-    def edges(self) -> list[Edge[T]]:
-        # cursors are only encoded when asked for
-        return [
-            Edge(cursor=self._cursor(row), node=item)
-            for row, item in zip(self.rows, self.items, strict=True)
-        ]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return PageInfo(
-            has_next_page=self.has_next,
-            end_cursor=self._cursor(self.rows[-1]) if self.rows else None,
-            start_cursor=self._cursor(self.rows[0]) if self.rows else None,
-        )
-
-    @strawberry.field
-    def nodes(self) -> list[T]:
-        return self.items
-
-    @strawberry.field(description="Rows matching the filters, on every page.")
-    async def total_count(self) -> int:
-        return await self.counter()
 
 
 C = TypeVar("C", bound=Connection[Any])
@@ -84,7 +87,7 @@ def build_connection(
     """A connection from the rows of a page query (which fetched one row too many)."""
     page = rows[: request.first]
     return cls(
-        items=[node(row) for row in page],
+        nodes=[node(row) for row in page],
         rows=page,
         request=request,
         has_next=len(rows) > request.first,

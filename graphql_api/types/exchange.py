@@ -13,7 +13,7 @@ from graphql_api.listing import MARKETS, RUNS
 from graphql_api.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.types.connection import Connection
 from graphql_api.types.enums import ExchangeState, MarketOrder, RunState
-from graphql_api.types.market import Market, MarketConnection, number
+from graphql_api.types.market import PROJECTION, Market, MarketConnection, number
 from graphql_api.types.run import HarvestRun, RunConnection
 
 
@@ -121,7 +121,8 @@ class Exchange:
         after: str | None = None,
     ) -> MarketConnection:
         filters = {"base": base, "quote": quote, "search": pages.search_pattern(search)}
-        request = pages.page_request(MARKETS, order_by, first, after, filters)
+        columns = pages.selected_columns(info, PROJECTION)
+        request = pages.page_request(MARKETS, order_by, first, after, filters, columns)
         return await pages.nested(
             info, MARKETS, self.row_id, request, MarketConnection, Market.from_row
         )
