@@ -52,7 +52,7 @@ class Mutation:
         params["url"] = params["url"] or described.url
         params["logo"] = params["logo"] or described.logo
         try:
-            row = await info.context.db.fetch_one("api_create_exchange", params)
+            row = await info.context.db.fetch_one("insert_exchange", params)
         except pg_errors.UniqueViolation:
             raise Conflict(f"exchange {name!r} exists already", field="name") from None
         assert row is not None

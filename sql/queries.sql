@@ -14,7 +14,7 @@ SELECT * FROM exchanges WHERE name = %(name)s
 SELECT * FROM exchanges ORDER BY name
 
 -- name: insert_exchange --
--- Add an exchange; fails on a duplicate name.
+-- Add an exchange (the CLI, createExchange); a duplicate name raises a unique violation.
 INSERT INTO exchanges (name, enabled, api_url, interval_seconds, url, logo)
 VALUES (%(name)s, %(enabled)s, %(api_url)s, %(interval_seconds)s, %(url)s, %(logo)s)
 RETURNING *
@@ -302,12 +302,6 @@ CROSS JOIN LATERAL (
 -- One market of an exchange by symbol.
 SELECT m.* FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
 WHERE e.name = %(exchange)s AND m.symbol = %(symbol)s
-
--- name: api_create_exchange --
--- createExchange: a new exchange row; a duplicate name raises a unique violation.
-INSERT INTO exchanges (name, enabled, api_url, interval_seconds, url, logo)
-VALUES (%(name)s, %(enabled)s, %(api_url)s, %(interval_seconds)s, %(url)s, %(logo)s)
-RETURNING *
 
 -- name: api_update_exchange --
 -- updateExchange: each column changes only when its set_* flag is true.
