@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 
 import structlog
 
 
 class StdoutLogger(structlog.PrintLogger):
-    """Prints to the current sys.stdout; a closed pipe (an orphan whose supervisor has
-    gone) loses the line instead of raising into the code that logged it."""
+    """Writes each event to the current sys.stdout as one line in one write.
+
+    The children of a harvester share one stdout: a line written in pieces (print's
+    text, then its newline) interleaves with another process's and breaks both JSON
+    lines. On the process's real stdout the line goes out in a single ``write(2)``,
+    which the kernel keeps whole on a pipe (up to PIPE_BUF) or an O_APPEND file. A
+    closed pipe (an orphan whose supervisor has gone) loses the line instead of
+    raising into the code that logged it.
+    """
 
     def msg(self, message: str) -> None:
+        line = message + "\n"
         with contextlib.suppress(BrokenPipeError):
-            super().msg(message)
+            if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+                sys.stdout.flush()
+                os.write(sys.stdout.fileno(), line.encode("utf-8", "replace"))
+            else:  # replaced (tests, a REPL): let its owner have it
+                sys.stdout.write(line)
+                sys.stdout.flush()
 
     log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
 
