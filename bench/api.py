@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,19 +145,6 @@ def fill(url: str) -> None:
         conn.commit()
 
 
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    server = db.database_url(Settings.from_env())
-    name = f"mm_bench_{uuid.uuid4().hex[:10]}"
-    with db.connect(db.with_database(server, "postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield db.with_database(server, name)
-    finally:
-        with db.connect(db.with_database(server, "postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def free_port() -> int:
     import socket
 
@@ -243,7 +229,7 @@ def main() -> int:
             proxy_headers=True,
         )
         return 0
-    with scratch_database() as url:
+    with db.scratch_database(db.database_url(Settings.from_env()), "mm_bench_api") as url:
         fill(url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
         ours_port, base_port = free_port(), free_port()

@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -93,3 +95,19 @@ def with_database(url: str, dbname: str) -> str:
     """`url` pointing at database `dbname` instead (query string and credentials kept)."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + dbname))
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, *, template: str | None = None) -> Iterator[str]:
+    """A new database on `server_url` (a copy of `template`, if given) for the block's
+    duration; its URL. Dropped afterwards, open connections or not (tests, benchmarks)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
+    admin_url = with_database(server_url, "postgres")
+    with connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{clause}'.encode())
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())

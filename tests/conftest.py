@@ -9,11 +9,10 @@ template database once; each test that asks for ``db_url`` gets its own
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -36,51 +35,26 @@ def server_url() -> str:
     return embedded_database_url(REPO / "var" / "test-pg")
 
 
-def _admin(server_url: str) -> psycopg.Connection[Any]:
-    return db.connect(db.with_database(server_url, "postgres"), autocommit=True)
-
-
-def _drop(server_url: str, name: str) -> None:
-    with _admin(server_url) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def template_db(server_url: str) -> Iterator[str]:
-    name = f"mm_tpl_{uuid.uuid4().hex[:12]}"
-    with _admin(server_url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with db.connect(db.with_database(server_url, name)) as conn:
+    """The name of a database migrated once for the session, copied by `db_url`."""
+    with db.scratch_database(server_url, "mm_tpl") as url:
+        with db.connect(url) as conn:
             migrate(conn)
-        yield name
-    finally:
-        _drop(server_url, name)
-
-
-@contextmanager
-def _fresh_database(server_url: str, template: str | None = None) -> Iterator[str]:
-    name = f"mm_test_{uuid.uuid4().hex[:12]}"
-    clause = f' TEMPLATE "{template}"' if template else ""
-    with _admin(server_url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"{clause}')
-    try:
-        yield db.with_database(server_url, name)
-    finally:
-        _drop(server_url, name)
+        yield urlsplit(url).path.lstrip("/")
 
 
 @pytest.fixture
 def empty_db_url(server_url: str) -> Iterator[str]:
     """A new database with nothing in it (for migration tests)."""
-    with _fresh_database(server_url) as url:
+    with db.scratch_database(server_url, "mm_test") as url:
         yield url
 
 
 @pytest.fixture
 def db_url(server_url: str, template_db: str) -> Iterator[str]:
     """A new, migrated database for this test alone."""
-    with _fresh_database(server_url, template_db) as url:
+    with db.scratch_database(server_url, "mm_test", template=template_db) as url:
         yield url
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,17 +31,10 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 def scratch_database(prefix: str) -> Iterator[str]:
     """A new, migrated database on the configured server; dropped on the way out."""
     server = db.database_url(Settings.from_env())
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with db.connect(db.with_database(server, "postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = db.with_database(server, name)
-    try:
+    with db.scratch_database(server, prefix) as url:
         with db.connect(url) as conn:
             migrate(conn)
         yield url
-    finally:
-        with db.connect(db.with_database(server, "postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Stopwatch:

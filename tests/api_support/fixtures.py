@@ -8,7 +8,6 @@ tables (`api` truncates them).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +23,8 @@ from tests.api_support.server import ThreadServer, settings_for
 
 @pytest.fixture(scope="session", name="api_db")
 def api_db_fixture(server_url: str, template_db: str) -> Iterator[str]:
-    name = f"mm_api_{uuid.uuid4().hex[:12]}"
-    with db.connect(db.with_database(server_url, "postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    try:
-        yield db.with_database(server_url, name)
-    finally:
-        with db.connect(db.with_database(server_url, "postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with db.scratch_database(server_url, "mm_api", template=template_db) as url:
+        yield url
 
 
 class Servers:
