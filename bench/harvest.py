@@ -1,6 +1,6 @@
 """End-to-end harvest throughput against the simulator, over ccxt alone on the same responses.
 
-The simulator runs in its own process (``python -m harvester.simulator``) with 5,000
+The simulator runs in its own process (``python -m simulator``) with 5,000
 markets for binance and kraken. Ours: `harvester.harvest.harvest_exchange` (fetch and
 parse with ccxt, map to rows, USD volumes, the whole write path into PostgreSQL),
 3 rounds × 2 exchanges = 30,000 markets. Baseline, interleaved in the same run: a plain
@@ -36,7 +36,7 @@ EXCHANGES = ("binance", "kraken")
 @contextmanager
 def simulator_process(markets: int) -> Iterator[str]:
     """The simulator on a free loopback port in a child process; yields its URL."""
-    command = [sys.executable, "-m", "harvester.simulator", "--port", "0", "--markets"]
+    command = [sys.executable, "-m", "simulator", "--port", "0", "--markets"]
     child = subprocess.Popen(
         [*command, str(markets), "--seed", "1"],
         cwd=REPO,

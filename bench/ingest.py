@@ -16,10 +16,10 @@ from decimal import Decimal
 from benchkit import Stopwatch, print_ratio, report, scratch_database
 
 from harvester import ingest, runs
-from harvester.simulator import ExchangeModel, generate_universe
 from harvester.tickers import MarketRow
 from harvester.volume import VolumeSummary, summarize
 from marketmanager import db
+from simulator import ExchangeModel, generate_universe
 
 EXCHANGES = 20
 MARKETS = 5000

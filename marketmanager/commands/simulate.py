@@ -1,10 +1,10 @@
-"""`marketmanager simulate`: the local exchange simulator (see `harvester.simulator.cli`)."""
+"""`marketmanager simulate`: the local exchange simulator (see `simulator.cli`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from harvester.simulator.cli import add_arguments, run
+from simulator.cli import add_arguments, run
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

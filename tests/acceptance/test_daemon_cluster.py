@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from harvester.simulator.server import SimulatorServer
 from marketmanager import db
+from simulator.server import SimulatorServer
 from tests.support.daemon import Conn, Harvester, add_exchange, run_by_id, runs_of
 from tests.support.processes import wait_for
 

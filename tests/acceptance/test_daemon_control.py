@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.support.daemon import (
     Conn,
     Harvester,

@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from harvester.simulator.server import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.support.daemon import (
     Conn,
     Harvester,

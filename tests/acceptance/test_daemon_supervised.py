@@ -9,7 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from harvester.simulator.server import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.support.daemon import (
     Conn,
     Supervised,

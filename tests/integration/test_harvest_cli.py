@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from harvester import catalog
-from harvester.simulator import SimulatorServer, running_simulator
 from marketmanager.cli import main
 from marketmanager.commands import harvest as harvest_command
+from simulator import SimulatorServer, running_simulator
 
 REPO = Path(__file__).resolve().parents[2]
 Conn = psycopg.Connection[Any]

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from harvester.exchanges import ExchangeAdapter
-from harvester.simulator import SimulatorServer, Ticker, running_simulator
 from marketmanager.settings import Settings
+from simulator import SimulatorServer, Ticker, running_simulator
 from tests.support.harvesting import (
     add_exchange,
     exchange_row,

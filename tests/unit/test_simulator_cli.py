@@ -1,4 +1,4 @@
-"""`marketmanager simulate` / `python -m harvester.simulator`: arguments, signals, exit codes."""
+"""`marketmanager simulate` / `python -m simulator`: arguments, signals, exit codes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from harvester.simulator.cli import add_arguments, run
+from simulator.cli import add_arguments, run
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def test_bad_arguments_fail_in_one_line(
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_serves_then_exits_zero_on_signal(signum: signal.Signals) -> None:
-    command = [sys.executable, "-m", "harvester.simulator", "--port", "0", "--markets", "30"]
+    command = [sys.executable, "-m", "simulator", "--port", "0", "--markets", "30"]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -82,7 +82,7 @@ def test_busy_port_fails_in_one_line() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "harvester.simulator", "--port", str(port), "--markets", "5"],
+            [sys.executable, "-m", "simulator", "--port", str(port), "--markets", "5"],
             capture_output=True,
             text=True,
             timeout=30,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from harvester.simulator.universe import MAX_PRICE_DECIMALS, Market, Universe
+from simulator.universe import MAX_PRICE_DECIMALS, Market, Universe
 
 PEGGED = frozenset({"USD"})  # never moves: the unit of account
 STABLE = frozenset({"USDT", "USDC"})

@@ -15,10 +15,10 @@ import sys
 
 import structlog
 
-from harvester.simulator.engine import Simulator
-from harvester.simulator.faults import FAULT_KINDS, FaultPlan
-from harvester.simulator.server import DEFAULT_HOLD_SECONDS, serve
-from harvester.simulator.wire import EXCHANGES
+from simulator.engine import Simulator
+from simulator.faults import FAULT_KINDS, FaultPlan
+from simulator.server import DEFAULT_HOLD_SECONDS, serve
+from simulator.wire import EXCHANGES
 
 log = structlog.get_logger()
 

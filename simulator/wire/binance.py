@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 
-from harvester.simulator.model import ExchangeModel, Ticker
-from harvester.simulator.universe import Market
-from harvester.simulator.wire.base import Endpoint, Reply, WireFormat
+from simulator.model import ExchangeModel, Ticker
+from simulator.universe import Market
+from simulator.wire.base import Endpoint, Reply, WireFormat
 
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},

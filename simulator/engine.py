@@ -17,11 +17,11 @@ from typing import Literal
 
 import structlog
 
-from harvester.simulator.faults import FaultInjector, FaultPlan
-from harvester.simulator.model import ExchangeModel, Ticker
-from harvester.simulator.universe import Market, generate_universe
-from harvester.simulator.wire import EXCHANGES, WIRE_FORMATS, Reply
-from harvester.simulator.wire.base import not_found
+from simulator.faults import FaultInjector, FaultPlan
+from simulator.model import ExchangeModel, Ticker
+from simulator.universe import Market, generate_universe
+from simulator.wire import EXCHANGES, WIRE_FORMATS, Reply
+from simulator.wire.base import not_found
 
 log = structlog.get_logger()
 

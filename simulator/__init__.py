@@ -14,12 +14,12 @@ thread-safe state), `server` (aiohttp, background thread), `cli` (`marketmanager
 
 from __future__ import annotations
 
-from harvester.simulator.engine import Answer, Simulator
-from harvester.simulator.faults import FAULT_KINDS, FaultInjector, FaultPlan
-from harvester.simulator.model import ExchangeModel, Ticker
-from harvester.simulator.server import SimulatorServer, running_simulator
-from harvester.simulator.universe import Market, Universe, generate_universe
-from harvester.simulator.wire import EXCHANGES
+from simulator.engine import Answer, Simulator
+from simulator.faults import FAULT_KINDS, FaultInjector, FaultPlan
+from simulator.model import ExchangeModel, Ticker
+from simulator.server import SimulatorServer, running_simulator
+from simulator.universe import Market, Universe, generate_universe
+from simulator.wire import EXCHANGES
 
 __all__ = [
     "EXCHANGES",

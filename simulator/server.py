@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from aiohttp import web
 
-from harvester.simulator.engine import Answer, FaultsArg, Simulator
-from harvester.simulator.wire import EXCHANGES
+from simulator.engine import Answer, FaultsArg, Simulator
+from simulator.wire import EXCHANGES
 
 SIMULATOR = web.AppKey("simulator", Simulator)
 CLOSING = web.AppKey("closing", asyncio.Event)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from harvester.simulator.model import ExchangeModel, Ticker
-from harvester.simulator.universe import Market
-from harvester.simulator.wire.base import Endpoint, Reply, WireFormat
+from simulator.model import ExchangeModel, Ticker
+from simulator.universe import Market
+from simulator.wire.base import Endpoint, Reply, WireFormat
 
 # unified code → (kraken asset id, altname)
 LEGACY_ASSETS: dict[str, tuple[str, str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from harvester.simulator.model import ExchangeModel
+from simulator.model import ExchangeModel
 
 JSON = "application/json"
 

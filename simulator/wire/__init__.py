@@ -8,8 +8,8 @@ server time; they never do I/O, so tests can call them directly.
 
 from __future__ import annotations
 
-from harvester.simulator.wire import binance, kraken
-from harvester.simulator.wire.base import JSON, Endpoint, Render, Reply, WireFormat
+from simulator.wire import binance, kraken
+from simulator.wire.base import JSON, Endpoint, Render, Reply, WireFormat
 
 WIRE_FORMATS: dict[str, WireFormat] = {wire.exchange: wire for wire in (binance.WIRE, kraken.WIRE)}
 """Every simulated exchange, by ccxt id."""
