@@ -17,15 +17,12 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from marketmanager.errors import DatabaseUnavailable
 from marketmanager.settings import Settings
 from sql import queries
 
 Row = dict[str, Any]
 Params = Mapping[str, Any] | None
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached; the message names the (masked) URL."""
 
 
 def mask_password(url: str) -> str:

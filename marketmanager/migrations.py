@@ -10,6 +10,7 @@ import psycopg
 import structlog
 from psycopg.rows import tuple_row
 
+from marketmanager.errors import MigrationError, NotMigrated
 from sql import Migration, load_migrations
 
 log = structlog.get_logger()
@@ -24,21 +25,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     checksum   text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
 )"""
-
-
-class MigrationError(RuntimeError):
-    """The database's migration history does not match the files."""
-
-
-class NotMigrated(RuntimeError):
-    """The database lacks migrations this code needs."""
-
-    def __init__(self, pending: list[str]) -> None:
-        super().__init__(
-            f"the database is not migrated ({len(pending)} pending: {', '.join(pending)}); "
-            "run `marketmanager migrate`"
-        )
-        self.pending = pending
 
 
 @dataclass(frozen=True)

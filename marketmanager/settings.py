@@ -13,16 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from marketmanager.errors import SettingsError
+
 T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """A configuration variable is missing or malformed."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
-        self.variable = variable
-        self.problem = problem
 
 
 def _positive_int(text: str) -> int:

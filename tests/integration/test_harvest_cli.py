@@ -14,7 +14,7 @@ import pytest
 
 from harvester import catalog
 from marketmanager.cli import main
-from marketmanager.commands import harvest as harvest_command
+from marketmanager.cli.commands import harvest as harvest_command
 from simulator import SimulatorServer, running_simulator
 
 REPO = Path(__file__).resolve().parents[2]

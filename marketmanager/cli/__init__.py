@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from marketmanager.commands import COMMANDS
+from marketmanager.cli.commands import COMMANDS
 from marketmanager.errors import UserFacingError
 
 
@@ -28,7 +28,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     for name, summary in COMMANDS.items():
         command = subparsers.add_parser(name, help=summary, description=summary)
         if name == chosen:
-            importlib.import_module(f"marketmanager.commands.{name}").configure(command)
+            importlib.import_module(f"marketmanager.cli.commands.{name}").configure(command)
     return parser
 
 
@@ -42,7 +42,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@ from harvester import runs
 from harvester.exchanges import ExchangeAdapter, InvalidExchange
 from harvester.harvest import HarvestResult, failure_of, harvest_exchange
 from marketmanager import db
-from marketmanager.commands.exchanges import usd
+from marketmanager.cli.commands.exchanges import usd
 from marketmanager.errors import CommandError
 from marketmanager.logging import configure_logging
 from marketmanager.settings import Settings
