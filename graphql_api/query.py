@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-import ccxt
 import strawberry
 
 from graphql_api import pages
@@ -17,6 +17,7 @@ from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFil
 from graphql_api.types.market import PROJECTION, Market, MarketConnection
 from graphql_api.types.run import HarvestRun, RunConnection
 from graphql_api.types.status import HarvesterNode, HarvesterStatus
+from marketmanager.exchange_catalogue import supported_exchanges
 
 
 async def exchange_id(info: Info, name: str | None) -> int | None:
@@ -125,5 +126,5 @@ class Query:
         )
 
     @strawberry.field(description="Every exchange id that ccxt knows, sorted.")
-    def supported_exchanges(self) -> list[str]:
-        return sorted(ccxt.exchanges)
+    async def supported_exchanges(self) -> list[str]:
+        return sorted(await asyncio.to_thread(supported_exchanges))

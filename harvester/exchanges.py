@@ -3,7 +3,7 @@
 Pure helpers (no network): `rewrite_api_urls` points every URL of ``urls['api']`` at an
 exchange row's ``api_url`` (the local simulator, a proxy), and `classify_error` says
 whether a failure is worth a retry. `ExchangeAdapter` is the only class here that talks
-to an exchange. Names and user input are checked in `harvester.catalog` (re-exported).
+to an exchange. Names and user input are checked in `marketmanager.exchange_input`.
 """
 
 from __future__ import annotations
@@ -17,33 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
 
-from harvester.catalog import (
-    ExchangeInfo,
-    InvalidExchange,
-    check_api_url,
-    check_exchange_name,
-    describe_exchange,
-    suggest_exchange_ids,
-    supported_exchanges,
-    supports_tickers,
-)
+from marketmanager.exchange_input import InvalidExchange
 from marketmanager.settings import Settings
-
-__all__ = [
-    "ExchangeAdapter",
-    "ExchangeInfo",
-    "Failure",
-    "InvalidExchange",
-    "check_api_url",
-    "check_exchange_name",
-    "classify_error",
-    "describe_exchange",
-    "rewrite_api_urls",
-    "rewrite_url",
-    "suggest_exchange_ids",
-    "supported_exchanges",
-    "supports_tickers",
-]
 
 Ticker = dict[str, Any]
 Market = dict[str, Any]

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import catalog
+from marketmanager import exchange_catalogue as catalog
 from marketmanager.cli import main
 from marketmanager.cli.commands import harvest as harvest_command
 from simulator import SimulatorServer, running_simulator

@@ -9,14 +9,15 @@ from typing import Any
 
 from psycopg import errors as pg_errors
 
-from harvester.catalog import (
+from marketmanager import db
+from marketmanager.errors import CommandError
+from marketmanager.exchange_catalogue import describe_exchange
+from marketmanager.exchange_input import (
     InvalidExchange,
     check_api_url,
     check_exchange_name,
-    describe_exchange,
+    check_interval,
 )
-from marketmanager import db
-from marketmanager.errors import CommandError
 from marketmanager.settings import Settings
 
 DEFAULT_INTERVAL = 60
@@ -45,19 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     remove.set_defaults(handler=remove_exchange)
 
 
-def parse_interval(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise CommandError(f"--interval must be a whole number of seconds above 0, got {text!r}")
-    return value
-
-
 def add_exchange(args: argparse.Namespace) -> int:
-    interval = parse_interval(args.interval)
     try:
+        interval = check_interval(args.interval, "--interval")
         name = check_exchange_name(args.name)
         api_url = check_api_url(args.api_url) if args.api_url is not None else None
     except InvalidExchange as error:
