@@ -17,12 +17,12 @@ from typing import Any
 import psycopg
 import structlog
 
-from harvester import runs
 from harvester.child import REPLACE_ME_EXIT, should_stop, start_child
 from harvester.context import ChildContext
-from harvester.exchanges import ExchangeAdapter
-from harvester.harvest import failure_of, harvest_exchange
-from harvester.runs import Heartbeat
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter
+from harvester.harvest.pipeline import failure_of, harvest_exchange
+from harvester.harvest.runs import Heartbeat
 from marketmanager import db
 
 log = structlog.get_logger()

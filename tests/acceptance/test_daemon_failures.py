@@ -148,7 +148,7 @@ def test_children_killed_with_sigkill_are_restarted(tmp_path: Path, db_url: str)
     with Harvester(db_url, tmp_path / "node") as harvester:
         before = harvester.wait_ready()
         pids = {p["name"]: p["pid"] for p in before["processes"]}
-        for name in ("poller", "control", "main"):
+        for name in ("poller", "control", "scheduler"):
             os.kill(pids[name], signal.SIGKILL)
 
             def restarted(name: str = name) -> bool:
@@ -163,7 +163,7 @@ def test_children_killed_with_sigkill_are_restarted(tmp_path: Path, db_url: str)
         assert all(after[name] == pids[name] for name in ("worker-1", "worker-2"))
         assert harvester.process is not None and harvester.process.poll() is None
         died = {e["child"] for e in harvester.events("child.died")}
-        assert died == {"poller", "control", "main"}
+        assert died == {"poller", "control", "scheduler"}
 
 
 def test_sigterm_finishes_or_requeues_runs_in_flight_and_exits_0(

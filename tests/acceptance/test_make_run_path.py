@@ -100,7 +100,7 @@ def test_supervisord_runs_both_programs_and_leaves_nothing_behind(
         assert isinstance(node, dict)
         pids = [child["pid"] for child in node["processes"]]
         names = {child["name"] for child in node["processes"]}
-        assert {"main", "poller", "control", "worker-1"} <= names
+        assert {"scheduler", "poller", "control", "worker-1"} <= names
         for program in ("harvester", "api"):
             pids.append(int(_supervisorctl(data_dir, "pid", program).stdout))
         assert all(_alive(pid) for pid in pids)

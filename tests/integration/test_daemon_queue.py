@@ -9,10 +9,10 @@ import psycopg
 import pytest
 
 from harvester import node
-from harvester.control_protocol import BadRequest, Request
-from harvester.node_control import NodeControl
-from harvester.poller import Poller
-from harvester.scheduler import Scheduler
+from harvester.control.commands import NodeControl
+from harvester.control.protocol import BadRequest, Request
+from harvester.poller.process import Poller
+from harvester.scheduler.process import Scheduler
 from marketmanager import db
 from marketmanager.settings import Settings
 

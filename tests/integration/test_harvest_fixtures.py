@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import runs
-from harvester.exchanges import ExchangeAdapter
-from harvester.harvest import harvest_exchange
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter
+from harvester.harvest.pipeline import harvest_exchange
 from marketmanager import db
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester.exchanges import ExchangeAdapter
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager.settings import Settings
 from simulator import SimulatorServer, Ticker, running_simulator
 from tests.support.harvesting import (

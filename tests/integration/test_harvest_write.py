@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from structlog.testing import capture_logs
 
-from harvester import ingest, runs
-from harvester.harvest import HarvestResult, harvest_exchange
+from harvester.harvest import runs, write
+from harvester.harvest.pipeline import HarvestResult, harvest_exchange
 from marketmanager import db
 from tests.support.harvesting import add_exchange, exchange_row, markets_of, tick_count
 
@@ -89,7 +89,7 @@ def test_a_failure_while_writing_writes_nothing_but_the_failed_run(
             raise psycopg.errors.DataError("boom")
         return real(c, name, params)
 
-    monkeypatch.setattr(ingest.db, "execute", failing)
+    monkeypatch.setattr(write.db, "execute", failing)
     result = harvest(conn, exchange, [ticker("BTC/USD")])
     assert not result.succeeded and result.error == "DataError: boom"
     assert result.retryable is False

@@ -22,7 +22,7 @@ from typing import Any, Self
 
 import psycopg
 
-from harvester.control_client import NotRunning, request
+from harvester.control.client import NotRunning, request
 from marketmanager import db
 from tests.support.processes import BIN, REPO, child_env, free_port, kill_session, wait_for
 

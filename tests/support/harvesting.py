@@ -6,9 +6,9 @@ from typing import Any
 
 import psycopg
 
-from harvester import runs
-from harvester.exchanges import ExchangeAdapter
-from harvester.harvest import HarvestResult, harvest_exchange
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter
+from harvester.harvest.pipeline import HarvestResult, harvest_exchange
 from marketmanager import db
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import ccxt
 import pytest
 
-from harvester.exchanges import (
+from harvester.harvest.adapter import (
     ExchangeAdapter,
     classify_error,
     rewrite_api_urls,

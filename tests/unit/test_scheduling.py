@@ -1,14 +1,11 @@
 import datetime as dt
 
-from harvester.scheduling import (
+from harvester.poller.decisions import FinishedRun, partitions_to_drop, retries, retry_delay
+from harvester.scheduler.decisions import (
     FIRST_RUN_SPREAD_SECONDS,
     ExchangeSchedule,
-    FinishedRun,
     due,
     first_run_offset,
-    partitions_to_drop,
-    retries,
-    retry_delay,
 )
 
 T0 = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from harvester.control_client import NotRunning, request
+from harvester.control.client import NotRunning, request
 from marketmanager.settings import Settings
 
 VERBS = ("status", "pause", "resume", "run", "drain")

@@ -13,9 +13,9 @@ import socket
 import sys
 from typing import TextIO
 
-from harvester import runs
-from harvester.exchanges import ExchangeAdapter, InvalidExchange
-from harvester.harvest import HarvestResult, failure_of, harvest_exchange
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter, InvalidExchange
+from harvester.harvest.pipeline import HarvestResult, failure_of, harvest_exchange
 from marketmanager import db
 from marketmanager.cli.commands.exchanges import usd
 from marketmanager.errors import CommandError

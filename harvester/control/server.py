@@ -1,5 +1,5 @@
 """The `control` child: a UNIX-socket server (mode 0600) answering status / pause /
-resume / run / drain for this node (its client is `harvester.control_client`).
+resume / run / drain for this node (its client is `harvester.control.client`).
 
 Each client gets its own task: bad JSON or an unknown command gets an error reply and
 the connection stays; an oversized line gets an error and a closed connection; a client
@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 import structlog
 
-from harvester import control_protocol as protocol
 from harvester.child import should_stop, start_child
 from harvester.context import ChildContext
-from harvester.node_control import NodeControl
+from harvester.control import protocol
+from harvester.control.commands import NodeControl
 
 log = structlog.get_logger()
 

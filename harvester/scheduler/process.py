@@ -1,4 +1,4 @@
-"""The `main` child: every tick, queue a SCHEDULE run for each exchange that is due.
+"""The `scheduler` child: every tick, queue a SCHEDULE run for each exchange that is due.
 
 Only one scheduler in the whole cluster decides at a time: the one holding a
 PostgreSQL advisory lock on its connection. The others wait for it; when its host dies
@@ -15,7 +15,7 @@ import structlog
 
 from harvester.child import run_loop, start_child
 from harvester.context import ChildContext
-from harvester.scheduling import ExchangeSchedule, due
+from harvester.scheduler.decisions import ExchangeSchedule, due
 from marketmanager import db
 
 log = structlog.get_logger()

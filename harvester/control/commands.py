@@ -9,9 +9,9 @@ from typing import Any
 
 import psycopg
 
-from harvester import runs
 from harvester.context import ChildContext
-from harvester.control_protocol import BadRequest, Request
+from harvester.control.protocol import BadRequest, Request
+from harvester.harvest import runs
 from marketmanager import db
 
 

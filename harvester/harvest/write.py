@@ -16,9 +16,9 @@ from typing import Any
 
 import psycopg
 
-from harvester import runs
-from harvester.tickers import MarketRow
-from harvester.volume import VolumeSummary
+from harvester.harvest import runs
+from harvester.harvest.tickers import MarketRow
+from harvester.harvest.volume import VolumeSummary
 from marketmanager import db
 from sql import queries
 

@@ -16,7 +16,7 @@ import structlog
 
 from harvester.child import run_loop, start_child
 from harvester.context import ChildContext
-from harvester.scheduling import FinishedRun, partitions_to_drop, retries
+from harvester.poller.decisions import FinishedRun, partitions_to_drop, retries
 from marketmanager import db
 from marketmanager.settings import Settings
 

@@ -21,17 +21,17 @@ import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
-from harvester import ingest, runs
-from harvester.exchanges import Failure, classify_error
-from harvester.tickers import tickers_to_rows
-from harvester.volume import summarize
+from harvester.harvest import runs, write
+from harvester.harvest.adapter import Failure, classify_error
+from harvester.harvest.tickers import tickers_to_rows
+from harvester.harvest.volume import summarize
 
 Database = psycopg.Connection[Any] | ConnectionPool
 Progress = Callable[[str], None]
 
 
 class TickerSource(Protocol):
-    """What a run needs from an exchange: `harvester.exchanges.ExchangeAdapter`, or a fake."""
+    """What a run needs from an exchange: `harvester.harvest.adapter.ExchangeAdapter`, or a fake."""
 
     def load_markets(self) -> Mapping[str, Mapping[str, Any]]: ...
 
@@ -109,7 +109,7 @@ def harvest_exchange(
         summary = summarize(rows)
         say(f"writing {len(rows)} markets…")
         with _connection(database) as conn:
-            written = ingest.write_run(
+            written = write.write_run(
                 conn,
                 exchange_id=exchange_row["id"],
                 run_id=run_id,

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-from harvester.tickers import MarketRow
+from harvester.harvest.tickers import MarketRow
 
 # Order matters: the first stablecoin with a market to a quote currency prices it.
 STABLECOIN_ORDER: tuple[str, ...] = (
