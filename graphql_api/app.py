@@ -66,7 +66,9 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await pool.close()
 
-    schema = create_schema(introspection=settings.api_introspection)
+    schema = create_schema(
+        introspection=settings.api_introspection, fast_executor=settings.api_fast_executor
+    )
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -101,6 +101,7 @@ class Settings:
     api_port: int = field(default=8000, metadata={"env": "MM_API_PORT"})
     api_require_token: bool = field(default=False, metadata={"env": "MM_API_REQUIRE_TOKEN"})
     api_introspection: bool = field(default=True, metadata={"env": "MM_API_INTROSPECTION"})
+    api_fast_executor: bool = field(default=True, metadata={"env": "MM_API_FAST_EXECUTOR"})
     markets_refresh_seconds: float = field(
         default=3600.0, metadata={"env": "MM_MARKETS_REFRESH_SECONDS"}
     )
@@ -165,6 +166,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "api_port": _port,
     "api_require_token": _boolean,
     "api_introspection": _boolean,
+    "api_fast_executor": _boolean,
     "markets_refresh_seconds": _positive_float,
     "allow_private_api_urls": _boolean,
     "stale_market_hours": _positive_float,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -89,8 +90,16 @@ class ProcessServer:
         return output
 
 
+# CI runs the API tests a second time with MM_API_FAST_EXECUTOR=0 (graphql-core's executor)
+FAST_EXECUTOR = Settings.from_env(
+    {k: v for k, v in os.environ.items() if k == "MM_API_FAST_EXECUTOR"}
+).api_fast_executor
+
+
 def settings_for(database_url: str, overrides: Mapping[str, object]) -> Settings:
-    return Settings(database_url=database_url, **overrides).resolved()  # type: ignore[arg-type]
+    """The settings of a test server: defaults, the executor CI asks for, `overrides`."""
+    values = {"api_fast_executor": FAST_EXECUTOR, **overrides}
+    return Settings(database_url=database_url, **values).resolved()  # type: ignore[arg-type]
 
 
 def wait_ready(url: str, timeout: float = 30) -> None:
