@@ -10,35 +10,52 @@ unless every step succeeds.
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from harvester.harvest import runs
 from harvester.harvest.tickers import MarketRow
 from harvester.harvest.volume import VolumeSummary
 from marketmanager import db
-from sql import queries
+from sql import compose
 
 PARTITION_DAYS = 2  # the harvest's day and the next
 
-STAGING_TYPES = [
-    "text",
-    "text",
-    "text",
-    "text",
-    "bool",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "timestamptz",
-]
+# The columns of ``markets`` a run writes: MarketRow's fields, then the USD volume. The
+# staging table, the COPY and the upsert are all derived from this one list.
+ROW_FIELDS = tuple(spec.name for spec in fields(MarketRow))
+STAGED_COLUMNS = (*ROW_FIELDS, "volume_usd")
+_PG_TYPES = {str: "text", bool: "bool", Decimal: "numeric", dt.datetime: "timestamptz"}
+
+
+def _pg_type(annotation: Any) -> str:
+    """The PostgreSQL type of a MarketRow field (``X | None`` is X)."""
+    kinds = [
+        kind for kind in typing.get_args(annotation) or (annotation,) if kind is not type(None)
+    ]
+    return _PG_TYPES[kinds[0]]
+
+
+_HINTS = typing.get_type_hints(MarketRow)
+STAGING_TYPES = [*(_pg_type(_HINTS[name]) for name in ROW_FIELDS), "numeric"]
+_read_row = attrgetter(*ROW_FIELDS)
+
+COLUMNS = sql.SQL(", ").join(map(sql.Identifier, STAGED_COLUMNS))
+UPDATES = sql.SQL(", ").join(
+    sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column))
+    for column in STAGED_COLUMNS
+    if column != "symbol"
+)
+CREATE_STAGING = compose("harvest_create_staging", columns=COLUMNS)
+COPY_STAGING = compose("harvest_copy_staging", columns=COLUMNS)
+UPSERT_MARKETS = compose("harvest_upsert_markets", columns=COLUMNS, updates=UPDATES)
 
 
 class RunNotRunning(RuntimeError):
@@ -59,22 +76,8 @@ def ensure_partitions(conn: psycopg.Connection[Any], harvested_at: dt.datetime) 
 
 
 def staging_record(row: MarketRow, volume_usd: Any) -> tuple[Any, ...]:
-    """One COPY record, in the column order of ``harvest_copy_staging``."""
-    return (
-        row.symbol,
-        row.base,
-        row.quote,
-        row.type,
-        row.active,
-        row.last,
-        row.bid,
-        row.ask,
-        row.base_volume,
-        row.quote_volume,
-        volume_usd,
-        row.change_pct,
-        row.exchange_ts,
-    )
+    """One COPY record, in the order of `STAGED_COLUMNS`."""
+    return (*_read_row(row), volume_usd)
 
 
 def write_run(
@@ -94,12 +97,14 @@ def write_run(
         if not runs.finish_succeeded(conn, run_id, len(rows)):
             raise RunNotRunning(f"run {run_id} is no longer RUNNING; its results were dropped")
         with conn.cursor() as cur:
-            cur.execute(queries["harvest_create_staging"])
-            with cur.copy(queries["harvest_copy_staging"]) as copy:
+            cur.execute(CREATE_STAGING)
+            with cur.copy(COPY_STAGING) as copy:
                 copy.set_types(STAGING_TYPES)
                 for row in rows:
                     copy.write_row(staging_record(row, summary.by_symbol.get(row.symbol)))
-        written = db.execute(conn, "harvest_upsert_markets", params)
+        with conn.cursor() as cur:
+            cur.execute(UPSERT_MARKETS, params)
+            written = cur.rowcount
         deactivated = db.execute(conn, "harvest_deactivate_missing", params)
         db.execute(
             conn,

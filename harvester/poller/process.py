@@ -13,12 +13,14 @@ from typing import Any
 
 import psycopg
 import structlog
+from psycopg import sql
 
 from harvester.child import run_loop, start_child
 from harvester.context import ChildContext
 from harvester.poller.decisions import FinishedRun, partitions_to_drop, retries
 from marketmanager import db
 from marketmanager.settings import Settings
+from sql import compose
 
 log = structlog.get_logger()
 
@@ -92,8 +94,7 @@ class Poller:
         )
         names = [row["name"] for row in db.fetch_all(self.conn, "tick_partitions")]
         for name in partitions_to_drop(names, today, self.settings.history_retention_days):
-            # The name comes from the catalog and matches market_ticks_pYYYYMMDD.
-            self.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self.conn.execute(compose("drop_tick_partition", partition=sql.Identifier(name)))
             log.info("history.partition_dropped", partition=name)
 
 

@@ -31,8 +31,7 @@ class Scheduler:
 
     def _take_lead(self) -> bool:
         if not self.leader:
-            row = self.conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LEADER_LOCK,))
-            got = row.fetchone()
+            got = db.fetch_one(self.conn, "scheduler_try_lead", {"key": LEADER_LOCK})
             self.leader = bool(got and got["ok"])
             if self.leader:
                 self.started_at = dt.datetime.now(dt.UTC)
