@@ -2,7 +2,7 @@
 
 Every statement the API runs goes through `Database`, one per request, which counts
 them (the N+1 test reads ``statements``). A verb takes a named query of
-``sql/queries.sql`` or a composed statement (`graphql_api.listing`).
+``sql/queries.sql`` or a composed statement (`graphql_api.paging.listings`).
 """
 
 from __future__ import annotations

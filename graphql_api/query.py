@@ -7,11 +7,11 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api import pages
 from graphql_api.context import Info
 from graphql_api.errors import NotFound
-from graphql_api.listing import EXCHANGES, MARKETS, RUNS
-from graphql_api.pagination import DEFAULT_PAGE_SIZE
+from graphql_api.paging import pages
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE
+from graphql_api.paging.listings import EXCHANGES, MARKETS, RUNS
 from graphql_api.types.enums import ExchangeOrder, MarketOrder, RunState
 from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFilter
 from graphql_api.types.market import PROJECTION, Market, MarketConnection

@@ -7,10 +7,11 @@ from typing import Any
 
 import strawberry
 
-from graphql_api import pages, quality
+from graphql_api import quality
 from graphql_api.context import Info
-from graphql_api.listing import MARKETS, RUNS
-from graphql_api.pagination import DEFAULT_PAGE_SIZE
+from graphql_api.paging import pages
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE
+from graphql_api.paging.listings import MARKETS, RUNS
 from graphql_api.types.connection import Connection
 from graphql_api.types.enums import ExchangeState, MarketOrder, RunState
 from graphql_api.types.market import PROJECTION, Market, MarketConnection, number

@@ -12,7 +12,8 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from graphql_api.context import Info
-from graphql_api.listing import (
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE, check_first, decode_cursor
+from graphql_api.paging.listings import (
     Filters,
     Listing,
     PageRequest,
@@ -20,7 +21,6 @@ from graphql_api.listing import (
     like_pattern,
     page_sql,
 )
-from graphql_api.pagination import DEFAULT_PAGE_SIZE, check_first, decode_cursor
 from graphql_api.projection import Columns, Projection, node_field_names
 from graphql_api.types.connection import Connection, build_connection
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from psycopg import sql
 
-from graphql_api.pagination import Ordering, SortColumn, after_params, after_predicate
+from graphql_api.paging.cursors import Ordering, SortColumn, after_params, after_predicate
+from graphql_api.types.enums import ExchangeOrder, MarketOrder
 
 Filters = tuple[tuple[str, Any], ...]  # (name, value) pairs, hashable for loader keys
 
@@ -44,8 +46,16 @@ def _id(alias: str, descending: bool = False) -> SortColumn:
     return SortColumn(f"{alias}.id", "bigint", descending)
 
 
-def _ordering(name: str, *columns: SortColumn, alias: str) -> Ordering:
-    return Ordering(name, (*columns, _id(alias)))
+def _orderings(
+    names: type[Enum], alias: str, columns: Mapping[Any, tuple[SortColumn, ...]]
+) -> dict[str, Ordering]:
+    """One `Ordering` for each member of the GraphQL enum `names` (whose members are the
+    only place the names are written), ties broken by id."""
+    if set(columns) != set(names):
+        raise TypeError(f"{names.__name__}: the orderings do not match the enum's members")
+    return {
+        member.name: Ordering(member.name, (*sort, _id(alias))) for member, sort in columns.items()
+    }
 
 
 MARKETS = Listing(
@@ -58,21 +68,16 @@ MARKETS = Listing(
         "quote": "m.quote = {}",
         "search": "m.symbol ILIKE {}",
     },
-    orderings={
-        o.name: o
-        for o in (
-            _ordering(
-                "VOLUME_USD_DESC", SortColumn("m.volume_usd", "numeric", True, True), alias="m"
-            ),
-            _ordering("SYMBOL_ASC", SortColumn("m.symbol", "text"), alias="m"),
-            _ordering(
-                "UPDATED_AT_DESC", SortColumn("m.updated_at", "timestamptz", True), alias="m"
-            ),
-            _ordering(
-                "CHANGE_PCT_DESC", SortColumn("m.change_pct", "numeric", True, True), alias="m"
-            ),
-        )
-    },
+    orderings=_orderings(
+        MarketOrder,
+        "m",
+        {
+            MarketOrder.VOLUME_USD_DESC: (SortColumn("m.volume_usd", "numeric", True, True),),
+            MarketOrder.SYMBOL_ASC: (SortColumn("m.symbol", "text"),),
+            MarketOrder.UPDATED_AT_DESC: (SortColumn("m.updated_at", "timestamptz", True),),
+            MarketOrder.CHANGE_PCT_DESC: (SortColumn("m.change_pct", "numeric", True, True),),
+        },
+    ),
 )
 
 EXCHANGES = Listing(
@@ -84,20 +89,17 @@ EXCHANGES = Listing(
         "names": "e.name = ANY({})",
         "search": "e.name ILIKE {}",
     },
-    orderings={
-        o.name: o
-        for o in (
-            _ordering("NAME_ASC", SortColumn("e.name", "text"), alias="e"),
-            _ordering(
-                "VOLUME_USD_DESC", SortColumn("e.volume_usd", "numeric", True, True), alias="e"
-            ),
-            _ordering(
-                "LAST_UPDATE_AT_DESC",
+    orderings=_orderings(
+        ExchangeOrder,
+        "e",
+        {
+            ExchangeOrder.NAME_ASC: (SortColumn("e.name", "text"),),
+            ExchangeOrder.VOLUME_USD_DESC: (SortColumn("e.volume_usd", "numeric", True, True),),
+            ExchangeOrder.LAST_UPDATE_AT_DESC: (
                 SortColumn("e.last_update_at", "timestamptz", True, True),
-                alias="e",
             ),
-        )
-    },
+        },
+    ),
 )
 
 RUNS = Listing(
