@@ -22,8 +22,9 @@ from psycopg import errors as pg_errors
 
 from marketmanager import db
 from simulator.server import SimulatorServer
-from tests.support.daemon import Conn, Harvester, add_exchange, run_by_id, runs_of
+from tests.support.daemon import Harvester
 from tests.support.processes import wait_for
+from tests.support.rows import Conn, add_exchange, run_by_id, runs_of
 
 HARVESTED = {"binance": "binance", "binanceus": "binance", "kraken": "kraken"}
 FAILING = (

@@ -8,18 +8,17 @@ import signal
 from pathlib import Path
 
 from simulator.server import SimulatorServer
-from tests.support.daemon import (
+from tests.support.daemon import Harvester, wait_for_retry, wait_for_state
+from tests.support.processes import alive, session_pids, wait_for
+from tests.support.rows import (
+    HOUR,
     Conn,
-    Harvester,
     add_exchange,
     mark_harvested,
     markets_of,
     run_by_id,
     runs_of,
-    wait_for_retry,
-    wait_for_state,
 )
-from tests.support.processes import alive, session_pids, wait_for
 
 STALE_AFTER = 4.0
 # How late the poller may notice a crash: its tick (0.5 s), one heartbeat period, slack
@@ -42,7 +41,7 @@ def _db_now(conn: Conn) -> dt.datetime:
 def test_a_killed_worker_run_crashes_and_is_retried_without_touching_good_markets(
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
-    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
     mark_harvested(conn, exchange_id)
     with Harvester(db_url, tmp_path / "node", MM_STALE_AFTER=str(STALE_AFTER)) as harvester:
         harvester.wait_ready()
@@ -84,7 +83,9 @@ def test_a_killed_worker_run_crashes_and_is_retried_without_touching_good_market
         wait_for(retried_with_markets_intact, 30, "the retry to succeed")
         after = markets_of(conn, "binance")
         assert set(after) == set(before)
-        assert all(after[s][4] > before[s][4] for s in before), "the retry wrote every market"
+        assert all(after[s]["updated_at"] > before[s]["updated_at"] for s in before), (
+            "the retry wrote every market"
+        )
 
         replaced = wait_for(
             lambda: (pid := harvester.pids()[worker]) != victim and alive(pid) and pid,
@@ -98,7 +99,7 @@ def test_a_hung_run_is_stopped_at_the_run_timeout_and_its_worker_replaced(
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
     run_timeout = 6.0
-    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
     mark_harvested(conn, exchange_id)
     sim.simulator.set_faults({"timeout": 1.0}, exchange="binance")  # every request hangs
     with Harvester(
@@ -170,7 +171,9 @@ def test_sigterm_finishes_or_requeues_runs_in_flight_and_exits_0(
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
     for name in ("binance", "kraken"):
-        mark_harvested(conn, add_exchange(conn, name, sim.exchange_url(name)))
+        mark_harvested(
+            conn, add_exchange(conn, name, sim.exchange_url(name), interval_seconds=HOUR)
+        )
     sim.simulator.set_faults({"latency": 0.6}, exchange="binance")  # done within the grace
     sim.simulator.set_faults({"latency": 60.0}, exchange="kraken")  # not done within it
     with Harvester(

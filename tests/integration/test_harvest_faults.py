@@ -12,13 +12,8 @@ import pytest
 from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager.settings import Settings
 from simulator import FAULT_KINDS, SimulatorServer, running_simulator
-from tests.support.harvesting import (
-    add_exchange,
-    exchange_row,
-    harvest_once,
-    markets_of,
-    tick_count,
-)
+from tests.support.harvesting import harvest_once
+from tests.support.rows import add_exchange, exchange_row, markets_of, tick_count
 
 # The ccxt error each fault must end in (binance sends 429 as DDoSProtection).
 EXPECTED = {
@@ -51,7 +46,8 @@ def test_a_fault_fails_the_run_and_leaves_the_last_good_run(
     simulator: SimulatorServer,
 ) -> None:
     settings = dataclasses.replace(settings, request_timeout=1.0)
-    exchange = add_exchange(conn, name, simulator.exchange_url(name))
+    add_exchange(conn, name, simulator.exchange_url(name))
+    exchange = exchange_row(conn, name)
     with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
         assert harvest_once(conn, adapter, exchange).succeeded
         before = (markets_of(conn, exchange["id"]), exchange_row(conn, name))

@@ -14,9 +14,7 @@ from structlog.testing import capture_logs
 from harvester.harvest import runs, write
 from harvester.harvest.pipeline import HarvestResult, harvest_exchange
 from marketmanager import db
-from tests.support.harvesting import add_exchange, exchange_row, markets_of, tick_count
-
-Conn = psycopg.Connection[Any]
+from tests.support.rows import Conn, add_exchange, exchange_row, markets_of, tick_count
 
 
 def ticker(symbol: str, last: Any = "1", **extra: Any) -> dict[str, Any]:
@@ -46,7 +44,8 @@ def harvest(
 
 @pytest.fixture
 def exchange(conn: Conn, db_url: str) -> dict[str, Any]:
-    return {**add_exchange(conn, "bitstamp"), "_url": db_url}
+    add_exchange(conn, "bitstamp")
+    return {**exchange_row(conn, "bitstamp"), "_url": db_url}
 
 
 def test_delisted_markets_become_inactive_and_come_back(conn: Conn, exchange: Any) -> None:

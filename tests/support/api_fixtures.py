@@ -1,5 +1,5 @@
 """Fixtures of the API tests: import `API_FIXTURES`' names into a test module
-(``from tests.api_support.fixtures import *``) to use ``api``.
+(``from tests.support.api_fixtures import *``) to use ``api``.
 
 One database and one uvicorn (in a thread) per settings variant serve the whole
 session: starting them per test would cost a second each. Each test starts from empty
@@ -16,9 +16,9 @@ import psycopg
 import pytest
 
 from marketmanager import db
-from tests.api_support import data
-from tests.api_support.client import Client
-from tests.api_support.server import ThreadServer, settings_for
+from tests.support import rows
+from tests.support.api_client import Client
+from tests.support.api_server import ThreadServer, settings_for
 
 
 @pytest.fixture(scope="session", name="api_db")
@@ -68,7 +68,7 @@ class Api:
 def api_fixture(api_db: str, api_servers: Servers) -> Iterator[Api]:
     """Empty tables, a connection to them, and a client of the default server."""
     with db.connect(api_db, autocommit=True) as conn:
-        data.clear(conn)
+        rows.clear(conn)
         client = Client(api_servers.get().url)
         try:
             yield Api(conn, api_servers, client)
