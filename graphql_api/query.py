@@ -1,4 +1,4 @@
-"""The Query root (DESIGN section 5)."""
+"""The Query root: exchanges, markets, runs, the harvester's status, ccxt's exchange ids."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The GraphQL schema (DESIGN section 5): `create_schema(settings)` and the default `schema`.
+"""The GraphQL schema: `create_schema(...)` and the default `schema`.
 
 Introspection and "Did you mean …" suggestions go together: both off with
 MM_API_INTROSPECTION=0. Every error is given its code (and masked when unexpected)

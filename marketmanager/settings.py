@@ -1,4 +1,5 @@
-"""Settings: every environment variable of DESIGN section 9, read once and validated.
+"""Settings: every environment variable of the project (README, Configuration), read once
+and validated.
 
 `Settings.from_env(mapping)` takes any mapping (``os.environ`` in production, a dict in
 tests). A missing-but-required or malformed value raises `SettingsError` naming the

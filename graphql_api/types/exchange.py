@@ -18,7 +18,7 @@ from graphql_api.types.market import PROJECTION, Market, MarketConnection, numbe
 from graphql_api.types.run import HarvestRun, RunConnection
 
 
-@strawberry.type(description="The seed's ExchangeStatus, derived from the newest runs.")
+@strawberry.type(description="How an exchange's harvesting goes, derived from its newest runs.")
 class ExchangeStatus:
     state: ExchangeState
     last_run: dt.datetime | None = strawberry.field(
@@ -44,7 +44,7 @@ class ExchangeFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name.")
 
 
-@strawberry.type(description="An exchange to harvest (a ccxt id): the seed's Exchange.")
+@strawberry.type(description="An exchange to harvest (a ccxt id).")
 class Exchange:
     id: strawberry.ID
     name: str = strawberry.field(description="The ccxt exchange id, e.g. binance.")

@@ -1,4 +1,4 @@
-"""The control socket's protocol (DESIGN section 6), pure: parse a request line, shape replies.
+"""The control socket's protocol, pure: parse a request line, shape replies.
 
 Newline-delimited JSON. A request is ``{"cmd": "status"}`` (``run`` also takes
 ``"exchange"``); a reply is ``{"ok": true, …}`` or ``{"ok": false, "error": "…"}``.

@@ -1,4 +1,4 @@
-"""`marketmanager daemon start|stop|restart|status`: the seed's verbs, onto supervisorctl."""
+"""`marketmanager daemon start|stop|restart|status`: the harvester, through supervisorctl."""
 
 from __future__ import annotations
 
