@@ -25,12 +25,12 @@ EXCHANGES = 20
 MARKETS = 5000
 RUNS = 2
 
-BASELINE_TABLE = """
-CREATE UNLOGGED TABLE copy_baseline (
-    exchange_id bigint, symbol text, base text, quote text, type text, active boolean,
-    last numeric, bid numeric, ask numeric, base_volume numeric, quote_volume numeric,
-    volume_usd numeric, change_pct numeric, exchange_ts timestamptz
-)"""
+# the write path's columns and types, plus the exchange id
+BASELINE_COLUMNS = ", ".join(
+    f"{column} {kind}"
+    for column, kind in zip(write.STAGED_COLUMNS, write.STAGING_TYPES, strict=True)
+)
+BASELINE_TABLE = f"CREATE UNLOGGED TABLE copy_baseline (exchange_id bigint, {BASELINE_COLUMNS})"
 BASELINE_COPY = "COPY copy_baseline FROM STDIN (FORMAT BINARY)"
 BASELINE_TYPES = ["int8", *write.STAGING_TYPES]
 
