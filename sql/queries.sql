@@ -1,6 +1,6 @@
 -- Named statements. Each starts with a `-- name: x --` header and a one-line description;
--- parameters are named (%(param)s); identifiers in braces ({partition}) are filled in
--- with psycopg.sql by the caller. Loaded once by sql/__init__.py; every one is prepared
+-- parameters are named (%(param)s); identifiers and composed fragments in braces
+-- ({partition}, {where}) are filled in with psycopg.sql by the caller (sql.compose). Loaded once by sql/__init__.py; every one is prepared
 -- against the migrated schema by tests/integration/test_queries_prepare.py.
 
 -- name: migrations_lock --
@@ -411,3 +411,23 @@ ORDER BY revoked_at IS NOT NULL, id
 UPDATE api_tokens SET revoked_at = now()
 WHERE revoked_at IS NULL AND (id = %(id)s OR name = %(name)s)
 RETURNING id, name
+
+-- name: listing_page --
+-- A page of a listing: the {columns} and sort {keys} of the rows of {source} after the
+-- cursor ({where}), in {order}; {limit} is one more than the page size.
+SELECT {columns}, {keys} FROM {source} WHERE {where} ORDER BY {order} LIMIT {limit}
+
+-- name: listing_page_per_parent --
+-- One {page} for each parent id (the markets of many exchanges), its rows with parent_id.
+SELECT parent.id AS parent_id, p.*
+FROM unnest(%(parent_ids)s::bigint[]) AS parent (id) CROSS JOIN LATERAL ({page}) AS p
+
+-- name: listing_count --
+-- The number of rows of a listing's {source} matching {where} (totalCount).
+SELECT count(*) AS n FROM {source} WHERE {where}
+
+-- name: listing_count_per_parent --
+-- The number of rows of a listing for each parent id given (parents without rows absent).
+SELECT {parent} AS parent_id, count(*) AS n FROM {source}
+WHERE {parent} = ANY(%(parent_ids)s::bigint[]) AND {where}
+GROUP BY 1

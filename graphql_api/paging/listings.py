@@ -1,8 +1,8 @@
 """The SQL of the paginated listings (exchanges, markets, runs), composed from specs.
 
-A listing's statement depends on its ordering, its filters and the cursor, so it is
-composed here (with `psycopg.sql`, values as named parameters) rather than kept in
-``queries.sql``. `page_sql` lists one page; `pages_per_parent_sql` lists one page for
+A listing's statement depends on its ordering, its filters and the cursor: its
+skeleton is in ``queries.sql`` (``listing_*``), filled in here with `psycopg.sql`
+(values as named parameters). `page_sql` lists one page; `pages_per_parent_sql` lists one page for
 each of many parents (the markets of many exchanges) in one statement, for DataLoaders.
 """
 
@@ -18,6 +18,7 @@ from psycopg import sql
 
 from graphql_api.paging.cursors import Ordering, SortColumn, after_params, after_predicate
 from graphql_api.types.enums import ExchangeOrder, MarketOrder
+from sql import compose
 
 Filters = tuple[tuple[str, Any], ...]  # (name, value) pairs, hashable for loader keys
 
@@ -180,21 +181,17 @@ def _page_statement(
         # the predicate's SQL depends on which keys are null, not on their values
         shape = [None if null else "" for null in after_nulls]
         conditions.append(after_predicate(ordering, shape)[0])
-    query: sql.Composable = sql.SQL(
-        "SELECT {columns}, {keys} FROM {source} WHERE {where} ORDER BY {order} LIMIT {n}"
-    ).format(
+    query: sql.Composable = compose(
+        "listing_page",
         columns=_columns(listing, columns),
         keys=ordering.key_columns(),
         source=sql.SQL(listing.source),
         where=_where(conditions),
         order=ordering.order_by(),
-        n=sql.Literal(first + 1),  # one more tells whether a next page exists
+        limit=sql.Literal(first + 1),  # one more tells whether a next page exists
     )
     if per_parent:
-        query = sql.SQL(
-            "SELECT parent.id AS parent_id, p.* FROM unnest(%(parent_ids)s::bigint[])"
-            " AS parent (id) CROSS JOIN LATERAL ({body}) AS p"
-        ).format(body=query)
+        query = compose("listing_page_per_parent", page=query)
     return _rendered(query)
 
 
@@ -223,21 +220,12 @@ def pages_per_parent_sql(listing: Listing, request: PageRequest, parent_ids: lis
 @functools.lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def _count_statement(listing: Listing, names: tuple[str, ...], per_parent: bool) -> sql.SQL:
     conditions = _conditions(listing, names)
+    source = sql.SQL(listing.source)
     if not per_parent:
-        return _rendered(
-            sql.SQL("SELECT count(*) AS n FROM {source} WHERE {where}").format(
-                source=sql.SQL(listing.source), where=_where(conditions)
-            )
-        )
-    parent_in = sql.SQL("{} = ANY(%(parent_ids)s::bigint[])").format(sql.SQL(listing.parent))
+        return _rendered(compose("listing_count", source=source, where=_where(conditions)))
+    parent = sql.SQL(listing.parent)
     return _rendered(
-        sql.SQL(
-            "SELECT {parent} AS parent_id, count(*) AS n FROM {source} WHERE {where} GROUP BY 1"
-        ).format(
-            parent=sql.SQL(listing.parent),
-            source=sql.SQL(listing.source),
-            where=_where([parent_in, *conditions]),
-        )
+        compose("listing_count_per_parent", parent=parent, source=source, where=_where(conditions))
     )
 
 
