@@ -1,7 +1,8 @@
 -- Named statements. Each starts with a `-- name: x --` header and a one-line description;
 -- parameters are named (%(param)s); identifiers and composed fragments in braces
--- ({partition}, {where}) are filled in with psycopg.sql by the caller (sql.compose). Loaded once by sql/__init__.py; every one is prepared
--- against the migrated schema by tests/integration/test_queries_prepare.py.
+-- ({partition}, {where}) are filled in with psycopg.sql by the caller (sql.compose).
+-- Loaded once by sql/__init__.py; every one is prepared against the migrated schema by
+-- tests/integration/test_queries_prepare.py.
 
 -- name: migrations_lock --
 -- Only one process applies migrations at a time (a session advisory lock).
@@ -132,18 +133,16 @@ WHERE id = %(run_id)s AND state IN ('QUEUED', 'RUNNING')
 RETURNING id
 
 -- name: harvest_create_staging --
--- The temporary table a run's tickers are copied into: the {columns} of markets, with
--- their types and no constraints; dropped when the run commits.
+-- A run's staging table: the staged columns of markets, no constraints; dropped at commit.
 CREATE TEMPORARY TABLE harvest_staging ON COMMIT DROP AS
 SELECT {columns} FROM markets WITH NO DATA
 
 -- name: harvest_copy_staging --
--- COPY statement (binary) filling harvest_staging's {columns}.
+-- COPY statement (binary) filling harvest_staging.
 COPY harvest_staging ({columns}) FROM STDIN (FORMAT BINARY)
 
 -- name: harvest_upsert_markets --
--- Upsert the staged markets of an exchange and append one history tick per market;
--- {updates} sets each staged column but the symbol from EXCLUDED.
+-- Upsert the staged markets of an exchange and append one history tick per market.
 WITH upserted AS (
     INSERT INTO markets AS m (exchange_id, {columns}, updated_at)
     SELECT %(exchange_id)s, {columns}, %(harvested_at)s FROM harvest_staging
@@ -413,17 +412,16 @@ WHERE revoked_at IS NULL AND (id = %(id)s OR name = %(name)s)
 RETURNING id, name
 
 -- name: listing_page --
--- A page of a listing: the {columns} and sort {keys} of the rows of {source} after the
--- cursor ({where}), in {order}; {limit} is one more than the page size.
+-- A page of a listing: the selected columns and sort keys of the matching rows, in order.
 SELECT {columns}, {keys} FROM {source} WHERE {where} ORDER BY {order} LIMIT {limit}
 
 -- name: listing_page_per_parent --
--- One {page} for each parent id (the markets of many exchanges), its rows with parent_id.
+-- One page for each parent id (the markets of many exchanges), its rows with parent_id.
 SELECT parent.id AS parent_id, p.*
 FROM unnest(%(parent_ids)s::bigint[]) AS parent (id) CROSS JOIN LATERAL ({page}) AS p
 
 -- name: listing_count --
--- The number of rows of a listing's {source} matching {where} (totalCount).
+-- The number of rows of a listing matching its filters (totalCount).
 SELECT count(*) AS n FROM {source} WHERE {where}
 
 -- name: listing_count_per_parent --
