@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 
 import httpx
@@ -99,3 +100,13 @@ def settings_for(database_url: str, overrides: Mapping[str, object]) -> Settings
     """The settings of a test server: defaults, the executor CI asks for, `overrides`."""
     values = {"api_fast_executor": FAST_EXECUTOR, **overrides}
     return Settings(database_url=database_url, **values).resolved()  # type: ignore[arg-type]
+
+
+def wait_ready(url: str, timeout: float = 30) -> None:
+    """Wait until the API at `url` answers /readyz with 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} not ready")

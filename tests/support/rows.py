@@ -33,10 +33,12 @@ def insert(conn: Conn, table: str, values: Row) -> Any:
     return row["id"]
 
 
-def add_exchange(conn: Conn, name: str, api_url: str | None = None, **columns: Any) -> int:
+def add_exchange(
+    conn: Conn, name: str, api_url: str | None = None, interval_seconds: int = 60, **columns: Any
+) -> int:
     """An exchange, added as the CLI and the API add one; `columns` beyond what they take
     (e.g. volume_usd, last_update_at) are set afterwards. Its id."""
-    params = {"name": name, **_INSERTED, "api_url": api_url}
+    params = {**_INSERTED, "name": name, "api_url": api_url, "interval_seconds": interval_seconds}
     params.update((key, columns.pop(key)) for key in list(columns) if key in _INSERTED)
     row = db.fetch_one(conn, "insert_exchange", params)
     assert row is not None
