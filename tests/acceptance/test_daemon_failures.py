@@ -22,9 +22,10 @@ from tests.support.daemon import (
 from tests.support.processes import alive, session_pids, wait_for
 
 STALE_AFTER = 4.0
-# How late the poller may notice a crash: its tick (0.5 s), one heartbeat period, slack
-# for a busy two-core machine.
-NOTICE_SLACK = 3.0
+# How late the poller may notice a crash: its tick (0.5 s) and one heartbeat period
+# normally; generous, so that a busy two-core machine does not fail the test. Which rule
+# crashed a run (no heartbeat, or the run timeout) is checked on its error, not its time.
+NOTICE_SLACK = 10.0
 
 
 def _queue(harvester: Harvester, exchange: str) -> int:

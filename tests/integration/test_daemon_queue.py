@@ -53,18 +53,35 @@ def test_the_scheduler_queues_due_exchanges_once(conn: Conn, db_url: str) -> Non
     assert runs_of(conn, ids[1]) == []
 
 
-def test_claims_skip_locked_and_respect_not_before(conn: Conn) -> None:
-    first, second = add_exchange(conn, "binance"), add_exchange(conn, "kraken")
-    conn.execute("INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL')", (first,))
+def test_a_claim_skips_a_run_another_connection_holds_and_runs_not_yet_due(
+    conn: Conn, db_url: str
+) -> None:
+    held, free, later = (add_exchange(conn, n) for n in ("binance", "kraken", "bitstamp"))
+    for exchange in (held, free):
+        conn.execute(
+            "INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL')", (exchange,)
+        )
     conn.execute(
         "INSERT INTO harvest_runs (exchange_id, trigger, not_before) "
         "VALUES (%s, 'RETRY', now() + interval '1 hour')",
-        (second,),
+        (later,),
     )
-    claimed = claim(conn)
-    assert claimed is not None and claimed["exchange_id"] == first
-    assert (claimed["state"], claimed["node"], claimed["worker"]) == ("RUNNING", "n1", "worker-1")
-    assert claim(conn) is None, "the other run is not due for an hour"
+    # Without SKIP LOCKED the claim would wait for the other transaction: fail instead.
+    conn.execute("SET lock_timeout = '10s'")
+    with db.connect(db_url) as other, other.transaction():
+        # Another worker is in the middle of claiming the oldest run: its row is locked.
+        locked = db.fetch_one(other, "claim_run", {"node": "n2", "worker": "worker-9"})
+        assert locked is not None and locked["exchange_id"] == held
+        claimed = claim(conn)
+        assert claimed is not None and claimed["exchange_id"] == free, "skipped the locked row"
+        assert (claimed["state"], claimed["node"], claimed["worker"]) == (
+            "RUNNING",
+            "n1",
+            "worker-1",
+        )
+        assert claim(conn) is None, "the held run is skipped, the other is not due for an hour"
+    assert [r["node"] for r in runs_of(conn, held)] == ["n2"], "the other claim committed"
+    assert claim(conn) is None
 
 
 def test_paused_or_draining_nodes_claim_nothing(conn: Conn) -> None:
