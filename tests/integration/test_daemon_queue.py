@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import node
+from harvester import node, runs
 from harvester.control_protocol import BadRequest, Request
 from harvester.node_control import NodeControl
 from harvester.poller import Poller
@@ -214,3 +214,31 @@ def test_control_run_queues_once_and_refuses_unknown_exchanges(conn: Conn) -> No
         control.handle(Request("run", "nope"))
     status = control.handle(Request("status"))
     assert status["queue_depth"] == 1 and status["node"] == "n1" and status["pool_size"] == 2
+
+
+def test_one_heartbeat_beats_every_running_run_and_reports_the_others(conn: Conn) -> None:
+    ids = {}
+    for name in ("binance", "kraken", "bitstamp"):
+        row = conn.execute(
+            "INSERT INTO harvest_runs (exchange_id, trigger, state, node, started_at,"
+            " heartbeat_at) VALUES (%s, 'SCHEDULE', 'RUNNING', 'n1', now(),"
+            " now() - interval '1 hour') RETURNING id",
+            (add_exchange(conn, name),),
+        ).fetchone()
+        assert row is not None
+        ids[name] = row["id"]
+    conn.execute(
+        "UPDATE harvest_runs SET state = 'CRASHED', finished_at = now() WHERE id = %s",
+        (ids["bitstamp"],),
+    )
+    states = runs.heartbeat_many(conn, [*ids.values(), 999_999])
+    assert states == {
+        ids["binance"]: "RUNNING",
+        ids["kraken"]: "RUNNING",
+        ids["bitstamp"]: "CRASHED",
+    }
+    fresh = conn.execute(
+        "SELECT id FROM harvest_runs WHERE heartbeat_at > now() - interval '1 minute' ORDER BY id"
+    ).fetchall()
+    assert [row["id"] for row in fresh] == [ids["binance"], ids["kraken"]]
+    assert runs.taken_away(ids.values(), states) == {ids["bitstamp"]}
