@@ -46,38 +46,30 @@ def test_every_fault_kind_is_covered() -> None:
     assert set(EXPECTED) == set(FAULT_KINDS)
 
 
+@pytest.mark.parametrize("client", ["sync", "asyncio"])
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
 @pytest.mark.parametrize("name", ["binance", "kraken"])
 def test_a_fault_fails_the_run_and_leaves_the_last_good_run(
     name: str,
     fault: str,
-    conn: psycopg.Connection[Any],
-    settings: Settings,
-    simulator: SimulatorServer,
-) -> None:
-    settings = dataclasses.replace(settings, request_timeout=1.0)
-    exchange = add_exchange(conn, name, simulator.exchange_url(name))
-    with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
-
-        async def once() -> HarvestResult:
-            return harvest_once(conn, adapter, exchange)
-
-        asyncio.run(_fault_then_recovery(conn, simulator, exchange, fault, once))
-
-
-@pytest.mark.parametrize("fault", sorted(EXPECTED))
-@pytest.mark.parametrize("name", ["binance", "kraken"])
-def test_a_fault_fails_an_asyncio_run_the_same_way(
-    name: str,
-    fault: str,
+    client: str,
     conn: psycopg.Connection[Any],
     db_url: str,
     settings: Settings,
     simulator: SimulatorServer,
 ) -> None:
-    """The daemon's workers: ccxt's aiohttp client, the write in a thread from a pool."""
+    """With the sync client (``marketmanager harvest``) and the asyncio one (the daemon's
+    workers: ccxt's aiohttp client, the write in a thread with a pooled connection)."""
     settings = dataclasses.replace(settings, request_timeout=1.0)
     exchange = add_exchange(conn, name, simulator.exchange_url(name))
+    if client == "sync":
+        with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
+
+            async def once() -> HarvestResult:
+                return harvest_once(conn, adapter, exchange)
+
+            asyncio.run(_fault_then_recovery(conn, simulator, exchange, fault, once))
+        return
 
     async def scenario() -> None:
         adapter = AsyncExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False)
