@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import structlog
-from cross_web import HTTPException
+from cross_web import HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +37,7 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 TRACE_KEY = "marketmanager.trace"  # the ASGI scope entry holding the RequestTrace
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+MAX_JSON_DEPTH = 64  # far more than any GraphQL input of this schema needs
 
 
 class RequestRefused(Exception):
@@ -98,6 +99,21 @@ def status_for(media_type: str, payload: Mapping[str, Any]) -> int:
     return 500 if codes == {INTERNAL} else 400
 
 
+def nested_within(value: object, limit: int) -> bool:
+    """Whether `value`'s lists and objects nest at most `limit` deep (walked without
+    recursion, so that no depth can exhaust the stack)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > limit:
+                return False
+            pending.extend((child, depth + 1) for child in item)
+    return True
+
+
 def dump_json(data: object) -> bytes:
     """Responses in JSON with orjson, several times faster than `json` on a page of
     results; what orjson refuses (an int past 64 bits in a custom scalar, say) goes
@@ -128,7 +144,18 @@ def _trace(request: Request) -> RequestTrace:
     return trace
 
 
+class RequestAdapter(StarletteRequestAdapter):
+    """Media types are case-insensitive (RFC 9110): strawberry compares them as given."""
+
+    @property
+    def content_type(self) -> str | None:
+        content_type = super().content_type
+        return content_type.lower() if content_type else content_type
+
+
 class GraphQLView(GraphQL[Context, None]):
+    request_adapter_class = RequestAdapter
+
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.api_introspection else None)
         self.settings = settings
@@ -181,10 +208,17 @@ class GraphQLView(GraphQL[Context, None]):
         return refusal_response(refusal, request.state.media_type)
 
     def parse_json(self, data: str | bytes) -> Any:
+        """A JSON object: the POST body, or GET's ``variables`` or ``extensions``."""
         try:
             value = json.loads(data)
         except ValueError:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
             raise RequestRefused(400, "BAD_REQUEST", "the body is not valid JSON") from None
+        except RecursionError:
+            value = None  # nested past the interpreter's limit: past ours too
+        if value is None or not nested_within(value, MAX_JSON_DEPTH):
+            raise RequestRefused(
+                400, "BAD_REQUEST", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+            )
         if not isinstance(value, dict):
             raise RequestRefused(
                 400, "BAD_REQUEST", "expected a JSON object (one operation per request)"

@@ -40,6 +40,7 @@ from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from graphql_api.errors import VALIDATION_FAILED, coded
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from graphql_api.storable import StorableStringsRule
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -57,11 +58,13 @@ def _introspection(context: IgnoreContext) -> bool:
 _RULES = (
     query_depth_limiter.create_validator(MAX_DEPTH, _introspection, None),
     max_aliases.create_validator(MAX_ALIASES),
+    StorableStringsRule,
 )
 
 
 class LimitRules(AddValidationRules):
-    """strawberry's QueryDepthLimiter and MaxAliasesLimiter rules, built once."""
+    """strawberry's QueryDepthLimiter and MaxAliasesLimiter rules, built once, and the
+    check of string literals (`graphql_api.storable`)."""
 
     def __init__(self) -> None:
         super().__init__(list(_RULES))
