@@ -209,8 +209,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object: the POST body, or GET's ``variables`` or ``extensions``."""
-        try:
-            value = json.loads(data)
+        try:  # strict UTF-8: json.loads would let encoded surrogates ("\xed\xbf\xbf") pass
+            value = json.loads(data.decode() if isinstance(data, bytes) else data)
         except ValueError:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
             raise RequestRefused(400, "BAD_REQUEST", "the body is not valid JSON") from None
         except RecursionError:
