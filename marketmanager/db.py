@@ -29,8 +29,10 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def mask_password(url: str) -> str:
-    """`url` with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """`url` with any password (in the user info, up to its last ``@``, or in a
+    ``password=`` parameter) replaced by ``***``."""
+    url = re.sub(r"(://[^:/@]+:)[^/?#]*@", r"\1***@", url)
+    return re.sub(r"(password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def database_url(settings: Settings) -> str:

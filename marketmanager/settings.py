@@ -187,4 +187,6 @@ def _parse(variable: str, raw: str, parser: Callable[[str], T]) -> T:
         return parser(raw.strip())
     except (ValueError, TypeError):
         expected = _EXPECTED[parser]
-        raise SettingsError(variable, f"expected {expected}, got {raw!r}") from None
+        # a database URL (or what was meant as one) may hold a password: never echo it
+        got = "(not shown: it may hold a password)" if parser is _database_url else repr(raw)
+        raise SettingsError(variable, f"expected {expected}, got {got}") from None
