@@ -75,5 +75,5 @@ def test_http_urls(url: str) -> None:
     ],
 )
 def test_malformed_urls_name_what(url: str) -> None:
-    with pytest.raises(InvalidExchange, match="^logo"):
+    with pytest.raises(InvalidExchange, match=r"^logo"):
         check_http_url(url, "logo")
