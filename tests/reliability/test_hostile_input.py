@@ -179,3 +179,28 @@ def test_invalid_utf8_body_is_400(api: Api) -> None:
     )
     assert isinstance(response, httpx.Response) and response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": '{ exchange(name: "\udfff") { id } }'},
+        {"query": '{ exchange(name: "\\uDFFF") { id } }'},  # a GraphQL escape of one
+        {"query": "query \udfff { __typename }"},
+        {"query": "{ __typename }", "operationName": "\udfff"},
+        {"query": "query($s: String) { __typename }", "variables": {"\udfff": "x"}},
+        {"query": "{ __typename }", "extensions": {"x": "\udfff\x00"}},
+    ],
+    ids=["literal", "graphql-escape", "name", "operation-name", "variable-name", "extensions"],
+)
+def test_lone_surrogates_anywhere_get_a_coded_4xx_or_an_answer(
+    api: Api, body: dict[str, object]
+) -> None:
+    response = api.client.http.post(
+        api.client.url,
+        content=json.dumps(body),  # ASCII: the surrogate travels as \\udfff
+        headers={"content-type": "application/json", "accept": GRAPHQL_RESPONSE},
+    )
+    assert response.status_code < 500, response.text
+    codes = {e["extensions"]["code"] for e in response.json().get("errors", [])}
+    assert "INTERNAL" not in codes, response.text
