@@ -117,7 +117,12 @@ async def _client(
 
 
 async def _load(url: str, tally: Tally) -> None:
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    # An idle connection is dropped by the client before uvicorn's 5 s keep-alive timeout
+    # closes it: at equal timeouts (httpx's default) a request sent on a connection the
+    # server is closing fails with "Server disconnected" (the HTTP/1.1 keep-alive race).
+    limits = httpx.Limits(
+        max_connections=CLIENTS, max_keepalive_connections=CLIENTS, keepalive_expiry=1.0
+    )
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=limits) as http:
         deadline = time.monotonic() + SECONDS
         await asyncio.gather(*(_client(http, url, n, deadline, tally) for n in range(CLIENTS)))
