@@ -131,11 +131,16 @@ def test_no_token_in_any_log_line_or_error(api: Api) -> None:
     ],
 )
 @pytest.mark.parametrize(
-    "command", [["marketmanager", "migrate"], ["marketmanager", "token", "list"], ["harvester"]]
+    "command",
+    [
+        ["marketmanager", "migrate"],
+        ["marketmanager", "token", "list"],
+        ["python", "-m", "harvester"],
+        ["python", "-m", "graphql_api"],
+    ],
 )
 def test_no_database_password_in_any_error(command: list[str], url: str, tmp_path: Path) -> None:
-    argv = [str(BIN / command[0]), *command[1:]] if command[0] != "harvester" else []
-    argv = argv or [str(BIN / "python"), "-m", "harvester"]
+    argv = [str(BIN / command[0]), *command[1:]]
     env = child_env(DATABASE_URL=url, MM_DATA_DIR=str(tmp_path), MM_LOG_FORMAT="json")
     done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
