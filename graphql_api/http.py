@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from graphql_api.context import Context, RequestTrace
 from graphql_api.errors import FORBIDDEN, INTERNAL, MASKED_MESSAGE, UNAUTHENTICATED
 from graphql_api.graphiql import graphiql_page
+from graphql_api.limits import MAX_JSON_DEPTH, nested_within
 from marketmanager.settings import Settings
 
 log = structlog.get_logger()
@@ -37,7 +38,6 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 TRACE_KEY = "marketmanager.trace"  # the ASGI scope entry holding the RequestTrace
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-MAX_JSON_DEPTH = 64  # far more than any GraphQL input of this schema needs
 
 
 class RequestRefused(Exception):
@@ -97,21 +97,6 @@ def status_for(media_type: str, payload: Mapping[str, Any]) -> int:
         if code in codes:
             return status
     return 500 if codes == {INTERNAL} else 400
-
-
-def nested_within(value: object, limit: int) -> bool:
-    """Whether `value`'s lists and objects nest at most `limit` deep (walked without
-    recursion, so that no depth can exhaust the stack)."""
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            if depth > limit:
-                return False
-            pending.extend((child, depth + 1) for child in item)
-    return True
 
 
 def dump_json(data: object) -> bytes:

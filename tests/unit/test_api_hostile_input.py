@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphql_api.http import nested_within
+from graphql_api.limits import nested_within
 from graphql_api.storable import unstorable, unstorable_variables
 from harvester.catalog import InvalidExchange, check_http_url
 
