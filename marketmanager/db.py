@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,16 +18,11 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from marketmanager.errors import DatabaseUnavailable
-from marketmanager.settings import Settings
+from marketmanager.settings import Settings, mask_password
 from sql import compose, queries
 
 Row = dict[str, Any]
 Params = Mapping[str, Any] | None
-
-
-def mask_password(url: str) -> str:
-    """`url` with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def database_url(settings: Settings) -> str:

@@ -8,7 +8,7 @@ their input here, so that they accept the same things; each rule raises
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from marketmanager import exchange_catalogue
 
@@ -60,20 +60,27 @@ def _is_private_host(host: str) -> bool:
     return not address.is_global
 
 
-def check_api_url(url: str, *, allow_private: bool = True, field: str = "api_url") -> str:
-    """`url` if it is an http(s) URL with a host (and, unless allowed, not a private one)."""
+def check_http_url(url: str, field: str) -> SplitResult:
+    """The parts of `url` if it is an http(s) URL with a host and a valid port (the one
+    rule of apiUrl, url and logo); else `InvalidExchange` naming `field`."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidExchange(f"{field} is too long")
-    parts = urlsplit(url.strip())
     try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise InvalidExchange(f"{field} {url!r} has an invalid port") from None
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a malformed or out-of-range port
+    except ValueError:  # also a malformed bracketed host: "http://[::1", "https://[zz]/x"
+        raise InvalidExchange(f"{field} {url!r} has an invalid host or port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidExchange(f"{field} must be an http(s) URL with a host, got {url!r}")
+    return parts
+
+
+def check_api_url(url: str, *, allow_private: bool = True, field: str = "api_url") -> str:
+    """`url` if it is an http(s) URL with a host (and, unless allowed, not a private one)."""
+    parts = check_http_url(url, field)
     if parts.query or parts.fragment:
         raise InvalidExchange(f"{field} must not have a query or fragment, got {url!r}")
-    if not allow_private and _is_private_host(parts.hostname):
+    if not allow_private and _is_private_host(parts.hostname or ""):
         raise InvalidExchange(
             f"{field} {url!r} points at a private address (set MM_ALLOW_PRIVATE_API_URLS=1)"
         )

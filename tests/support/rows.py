@@ -157,3 +157,23 @@ def tick_count(conn: Conn, exchange_id: int) -> int:
     ).fetchone()
     assert row is not None
     return int(row["n"])
+
+
+def table_contents(conn: Conn, *, ignoring: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every table of the schema and all its rows as JSON text, in a stable order,
+    without the columns named in `ignoring`."""
+    tables = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    ).fetchall()
+    contents = {}
+    for row in tables:
+        text = conn.execute(
+            sql.SQL(
+                "SELECT coalesce(string_agg(j::text, E'\\n' ORDER BY j::text), '') AS rows "
+                "FROM (SELECT to_jsonb(t) - %(ignoring)s::text[] AS j FROM {} AS t) AS s"
+            ).format(sql.Identifier(row["tablename"])),
+            {"ignoring": list(ignoring)},
+        ).fetchone()
+        assert text is not None
+        contents[row["tablename"]] = text["rows"]
+    return contents
