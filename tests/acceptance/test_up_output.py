@@ -11,13 +11,13 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from harvester.simulator.server import SimulatorServer
 from tests.support.daemon import Conn, Supervised, add_exchange, runs_of
-from tests.support.processes import BIN, REPO, wait_for
+from tests.support.processes import wait_for
 
 # supervisord's own lines: "2026-12-01 14:00:00,123 INFO spawned: 'api' with pid 42"
 SUPERVISORD_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S")
@@ -40,35 +40,24 @@ def _classify(lines: list[str]) -> tuple[list[dict[str, Any]], list[str], list[s
     return events, supervisord, other
 
 
-def _run_up(supervised: Supervised, stdout: int | IO[bytes]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(BIN / "marketmanager"), "up"],
-        env=supervised.env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 @pytest.mark.parametrize("target", ["file", "pipe"])
 def test_every_line_of_up_survives_a_redirect(
     target: str, conn: Conn, sim: SimulatorServer, db_url: str, tmp_path: Path
 ) -> None:
     for name in ("binance", "kraken"):
         add_exchange(conn, name, sim.exchange_url(name), interval_seconds=1)
-    supervised = Supervised(db_url, tmp_path / "data")  # its helpers; `up` is started here
+    supervised = Supervised(db_url, tmp_path / "data")
     out_path = tmp_path / "up.log"
     chunks: list[bytes] = []
     with out_path.open("wb") as out_file:  # `>`: truncated, not O_APPEND
-        up = _run_up(supervised, out_file if target == "file" else subprocess.PIPE)
+        supervised.start(stdout=out_file if target == "file" else subprocess.PIPE)
+    up = supervised.process
+    assert up is not None
     reader = None
     if up.stdout is not None:
         pipe = up.stdout
         reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: pipe.read(4096), b"")))
         reader.start()
-    supervised.process = up  # so that `stop` ends it and all it started
     try:
         supervised.wait_running("harvester")
         supervised.wait_running("api")

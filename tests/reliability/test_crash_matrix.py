@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from harvester.simulator.server import SimulatorServer
@@ -79,6 +78,7 @@ def tree(conn: Conn, sim: SimulatorServer, db_url: str, tmp_path: Path) -> Itera
         supervised.wait_running("harvester")
         supervised.wait_running("api")
         supervised.wait_control()
+        wait_for(supervised.api_ready, COME_BACK, "the api to be ready")
         yield supervised
 
 
@@ -177,16 +177,11 @@ def test_every_role_killed_with_sigkill_comes_back_and_the_runs_stay_sound(
     _came_back(conn, "harvester parent", new_parent, parent, killed_at)
 
     api = tree.program_pid("api")
-    readyz = f"http://127.0.0.1:{tree.env['MM_API_PORT']}/readyz"
 
     def new_api() -> int | None:
-        if tree.program_state("api") != "RUNNING":
+        if tree.program_state("api") != "RUNNING" or not tree.api_ready():
             return None
-        try:
-            ready = httpx.get(readyz, timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return None
-        return tree.program_pid("api") if ready else None
+        return tree.program_pid("api")
 
     _came_back(conn, "api", new_api, api, _kill(api))
 
