@@ -79,6 +79,7 @@ class ControlServer:
                     await _send(writer, await self.answer(line))
         except TimeoutError:
             log.warning("control.client_not_reading", timeout=WRITE_TIMEOUT)
+            writer.transport.abort()  # drop its unread replies; no second wait in _close
         except (ConnectionError, BrokenPipeError):
             pass
         finally:
