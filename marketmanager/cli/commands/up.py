@@ -1,7 +1,7 @@
 """`marketmanager up`: supervisord in the foreground with the api and the harvester.
 
 supervisord's output (its own and every program's) comes through a pipe that `up`
-relays to its stdout (see marketmanager.relay); signals sent to `up` are passed on to
+relays to its stdout (see marketmanager.cli.relay); signals sent to `up` are passed on to
 supervisord, and `up` exits with supervisord's exit code. `marketmanager daemon start`
 runs this same command in the background.
 """
@@ -18,7 +18,7 @@ from types import FrameType
 from marketmanager import db, supervision
 from marketmanager.errors import CommandError
 from marketmanager.migrations import require_migrated
-from marketmanager.relay import relay
+from marketmanager.cli.relay import relay
 from marketmanager.settings import Settings
 
 # what supervisord does on them: stop (TERM, INT, QUIT), reload (HUP), reopen logs (USR2)
