@@ -16,9 +16,9 @@ import sys
 from types import FrameType
 
 from marketmanager import db, supervision
+from marketmanager.cli.relay import relay
 from marketmanager.errors import CommandError
 from marketmanager.migrations import require_migrated
-from marketmanager.cli.relay import relay
 from marketmanager.settings import Settings
 
 # what supervisord does on them: stop (TERM, INT, QUIT), reload (HUP), reopen logs (USR2)
