@@ -1,11 +1,16 @@
-"""What the control commands do to this node and the queue (synchronous, one connection)."""
+"""What the control commands do to this node and the queue (synchronous, one connection).
+
+`NodeControl` answers on the connection it is given; `ReconnectingControl` (what the
+control child serves) gives it a checked one for each command, opened again after the
+database went away, so a restart of the database costs the control socket nothing.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -13,6 +18,7 @@ from harvester import runs
 from harvester.context import ChildContext
 from harvester.control_protocol import BadRequest, Request
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -27,6 +33,10 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+class Commands(Protocol):
+    def handle(self, request: Request) -> dict[str, Any]: ...
+
+
 class NodeControl:
     def __init__(self, conn: psycopg.Connection[Any], node_id: str) -> None:
         self.conn = conn
@@ -34,9 +44,9 @@ class NodeControl:
 
     @classmethod
     @contextmanager
-    def connect(cls, ctx: ChildContext) -> Iterator[NodeControl]:
-        with db.connect(ctx.database_url, autocommit=True) as conn:
-            yield cls(conn, ctx.node_id)
+    def connect(cls, ctx: ChildContext) -> Iterator[Commands]:
+        with LongLivedConnection(ctx.database_url) as database:
+            yield ReconnectingControl(database, ctx.node_id)
 
     def handle(self, request: Request) -> dict[str, Any]:
         if request.cmd == "status":
@@ -96,3 +106,16 @@ class NodeControl:
             "run": {"id": run.id, "exchange": name, "state": run.state, "trigger": run.trigger},
             "created": created,
         }
+
+
+class ReconnectingControl:
+    """`NodeControl` on a checked connection for each command; a command whose
+    connection died under it runs once more on a new one (each command may: status
+    reads, pause/resume/drain set a flag, run returns the run already queued)."""
+
+    def __init__(self, database: LongLivedConnection, node_id: str) -> None:
+        self.database = database
+        self.node_id = node_id
+
+    def handle(self, request: Request) -> dict[str, Any]:
+        return self.database.run(lambda conn: NodeControl(conn, self.node_id).handle(request))

@@ -18,12 +18,13 @@ import psycopg
 import structlog
 
 from harvester import runs
-from harvester.child import REPLACE_ME_EXIT, should_stop, start_child
+from harvester.child import REPLACE_ME_EXIT, run_connected, start_child
 from harvester.context import ChildContext
 from harvester.exchanges import ExchangeAdapter
 from harvester.harvest import failure_of, harvest_exchange
 from harvester.runs import Heartbeat
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection
 
 log = structlog.get_logger()
 
@@ -36,9 +37,9 @@ def abandon_run() -> None:
 
 
 class Worker:
-    def __init__(self, ctx: ChildContext, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, ctx: ChildContext, database: LongLivedConnection) -> None:
         self.ctx = ctx
-        self.conn = conn
+        self.database = database  # the run is written on a checked connection
         self.adapters: dict[str, ExchangeAdapter] = {}
         self.api_urls: dict[str, str | None] = {}
 
@@ -51,14 +52,12 @@ class Worker:
             self.api_urls[name] = exchange["api_url"]
         return self.adapters[name]
 
-    def step(self) -> bool:
-        """Claim and harvest one run; False when there was none to claim."""
-        run = db.fetch_one(
-            self.conn, "claim_run", {"node": self.ctx.node_id, "worker": self.ctx.name}
-        )
+    def step(self, conn: psycopg.Connection[Any]) -> bool:
+        """Claim (on `conn`) and harvest one run; False when there was none to claim."""
+        run = db.fetch_one(conn, "claim_run", {"node": self.ctx.node_id, "worker": self.ctx.name})
         if run is None:
             return False
-        exchange = db.fetch_one(self.conn, "exchange_by_id", {"id": run["exchange_id"]})
+        exchange = db.fetch_one(conn, "exchange_by_id", {"id": run["exchange_id"]})
         if exchange is None:  # deleted between the claim and now; the run went with it
             return True
         structlog.contextvars.bind_contextvars(exchange=exchange["name"], run_id=run["id"])
@@ -67,7 +66,7 @@ class Worker:
             try:
                 adapter = self.adapter(exchange)
             except Exception as error:  # e.g. a name ccxt no longer knows: not worth a retry
-                runs.finish_failed(self.conn, run["id"], failure_of(error).error, retryable=False)
+                runs.finish_failed(conn, run["id"], failure_of(error).error, retryable=False)
                 return True
             beat_every = max(0.2, self.ctx.settings.stale_after / 3)
             # The heartbeat thread starts with an empty context: log `run.lost` in this one
@@ -75,7 +74,7 @@ class Worker:
             context = contextvars.copy_context()
             on_lost = functools.partial(context.run, abandon_run)
             with Heartbeat(self.ctx.database_url, run["id"], every=beat_every, on_lost=on_lost):
-                harvest_exchange(self.conn, adapter, exchange, run["id"])
+                harvest_exchange(self.database, adapter, exchange, run["id"])
         finally:
             structlog.contextvars.unbind_contextvars("exchange", "run_id")
         return True
@@ -87,11 +86,14 @@ class Worker:
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    with db.connect(ctx.database_url, autocommit=True) as conn:
-        worker = Worker(ctx, conn)
+    with LongLivedConnection(ctx.database_url) as database:
+        worker = Worker(ctx, database)
         try:
-            while not should_stop(ctx):
-                if not worker.step():
-                    ctx.stop.wait(IDLE_WAIT)
+            run_connected(
+                ctx,
+                database,
+                lambda conn: functools.partial(worker.step, conn),
+                lambda claimed: 0.0 if claimed else IDLE_WAIT,
+            )
         finally:
             worker.close()
