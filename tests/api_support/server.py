@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -54,23 +55,30 @@ class ProcessServer:
             DATABASE_URL=database_url, MM_API_PORT=str(self.port), MM_LOG_FORMAT="json", **env
         )
         self.process: subprocess.Popen[str] | None = None
+        # A file, not a pipe: nobody reads a pipe while the API runs, and a full one
+        # would block its log lines, then its requests.
+        self.output = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by stop)
 
     def start(self) -> ProcessServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graphql_api"],
             env=self.env,
             cwd=REPO,
-            stdout=subprocess.PIPE,
+            stdout=self.output,
             stderr=subprocess.STDOUT,
             text=True,
         )
         wait_for(self._healthy, 60, f"the API on port {self.port}")
         return self
 
+    def _printed(self) -> str:
+        self.output.seek(0)
+        return self.output.read()
+
     def _healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            output = self.process.stdout.read() if self.process.stdout else ""
+            output = self._printed()
             raise AssertionError(f"the API exited with {self.process.returncode}:\n{output}")
         try:
             return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
@@ -82,10 +90,12 @@ class ProcessServer:
         assert self.process is not None
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
+        output = self._printed()
+        self.output.close()
         return output
 
 
