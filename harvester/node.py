@@ -12,7 +12,7 @@ import structlog
 from psycopg.types.json import Jsonb
 
 from marketmanager import db
-from marketmanager.reconnect import LongLivedConnection
+from marketmanager.reconnect import LongLivedConnection, Outage, connection_lost
 
 log = structlog.get_logger()
 
@@ -61,16 +61,22 @@ class NodeLink:
         self.database = database
         self.node_id = node_id
         self.pool_size = pool_size
+        self.outage = Outage()
 
     def beat(self, processes: list[dict[str, Any]]) -> bool:
-        """`beat`, never raising: a failed beat is logged and tried again next time."""
+        """`beat`, never raising: a failed beat is tried again next time (an outage of the
+        database is logged when it starts and when it ends, not at every beat)."""
         try:
-            return self.database.run(
+            drained = self.database.run(
                 lambda conn: beat(conn, self.node_id, processes, self.pool_size)
             )
         except (psycopg.Error, db.DatabaseUnavailable) as error:
-            log.warning("node.beat_failed", error=str(error))
+            if not connection_lost(error):
+                log.warning("node.beat_failed", error=str(error))
+            self.outage.failed(error)
             return False
+        self.outage.ended()
+        return drained
 
     def leave(self) -> None:
         try:
