@@ -24,6 +24,7 @@ from psycopg.types.numeric import FloatLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from graphql_api.errors import ServiceUnavailable
+from marketmanager.db import RECONNECT_TIMEOUT
 from sql import queries
 
 log = structlog.get_logger()
@@ -34,10 +35,6 @@ Statement = str | sql.Composable  # a query name, or a composed statement
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 16
 POOL_TIMEOUT = 5.0  # seconds a statement waits for a connection before SERVICE_UNAVAILABLE
-# Seconds the pool keeps retrying (with growing pauses) to replace a lost connection
-# before it gives up and lets the next request start afresh: this bounds the pause
-# between attempts, so that the API is back within seconds of the database.
-RECONNECT_TIMEOUT = 3.0
 UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
 
 
@@ -79,7 +76,7 @@ def create_pool(url: str) -> AsyncConnectionPool[Any]:
         configure=configure,
         check=check,
         timeout=POOL_TIMEOUT,
-        reconnect_timeout=RECONNECT_TIMEOUT,
+        reconnect_timeout=RECONNECT_TIMEOUT,  # the API is back within seconds of the database
         open=False,
         name="marketmanager-api",
     )
