@@ -24,7 +24,7 @@ from psycopg.types.numeric import FloatLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from graphql_api.errors import ServiceUnavailable
-from marketmanager.db import RECONNECT_TIMEOUT
+from marketmanager.db import POOL_TIMEOUT, RECONNECT_TIMEOUT
 from sql import queries
 
 log = structlog.get_logger()
@@ -34,7 +34,6 @@ Statement = str | sql.Composable  # a query name, or a composed statement
 
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 16
-POOL_TIMEOUT = 5.0  # seconds a statement waits for a connection before SERVICE_UNAVAILABLE
 UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
 
 
@@ -75,7 +74,7 @@ def create_pool(url: str) -> AsyncConnectionPool[Any]:
         kwargs={"row_factory": dict_row, "autocommit": True},
         configure=configure,
         check=check,
-        timeout=POOL_TIMEOUT,
+        timeout=POOL_TIMEOUT,  # then SERVICE_UNAVAILABLE
         reconnect_timeout=RECONNECT_TIMEOUT,  # the API is back within seconds of the database
         open=False,
         name="marketmanager-api",

@@ -66,6 +66,10 @@ def _pool_options(name: str, min_size: int, max_size: int) -> dict[str, Any]:
 # before it gives up and lets the next request start afresh: this bounds the pause
 # between attempts, so that a pool is back within seconds of its database.
 RECONNECT_TIMEOUT = 3.0
+# Seconds a caller waits for a pooled connection: while the database is away, callers
+# fail this fast and ask again, and asking again is what starts a new connection
+# attempt once the pool's own attempts gave up.
+POOL_TIMEOUT = 5.0
 
 
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
@@ -82,7 +86,12 @@ def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> Connection
 
     options = _pool_options("marketmanager", min_size, max_size)
     pool = ConnectionPool(
-        url, open=True, check=check, reconnect_timeout=RECONNECT_TIMEOUT, **options
+        url,
+        open=True,
+        check=check,
+        timeout=POOL_TIMEOUT,
+        reconnect_timeout=RECONNECT_TIMEOUT,
+        **options,
     )
     return pool
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from marketmanager import db
-from marketmanager.embedded import restart_embedded
+from marketmanager.embedded import restart_embedded, stop_embedded
 from tests.support.processes import REPO, wait_for
 
 EMBEDDED_DATA_DIR = REPO / "var" / "test-pg"  # the suite's embedded server (tests/conftest.py)
@@ -46,15 +46,24 @@ def accepting(url: str) -> bool:
     return True
 
 
-def restart_database(url: str) -> float:
-    """Restart the server of `url` (a database on the suite's server); the monotonic time
-    at which it accepts connections again."""
-    if os.environ.get("DATABASE_URL"):
-        version = system_cluster_version()
-        command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+def restart_database(url: str, down_for: float = 0.0) -> float:
+    """Restart the server of `url` (a database on the suite's server), leaving it stopped
+    for `down_for` seconds in between; the monotonic time at which it accepts
+    connections again."""
+    system = bool(os.environ.get("DATABASE_URL"))
+    cluster = ["pg_ctlcluster", "--skip-systemctl-redirect"]
+    if system:
+        cluster += [system_cluster_version(), "main"]
+    if down_for:
+        if system:
+            subprocess.run([*cluster, "stop"], check=True, capture_output=True, timeout=120)
+        else:
+            stop_embedded(EMBEDDED_DATA_DIR)
+        time.sleep(down_for)
+    if system:  # restart also starts a stopped cluster
+        subprocess.run([*cluster, "restart"], check=True, capture_output=True, timeout=120)
     else:
-        restart_embedded(EMBEDDED_DATA_DIR)
+        restart_embedded(EMBEDDED_DATA_DIR)  # pg_ctl restart starts a stopped one too
     wait_for(lambda: accepting(url), 60, "the database to accept connections again")
     return time.monotonic()
 
