@@ -55,30 +55,26 @@ class ProcessServer:
             DATABASE_URL=database_url, MM_API_PORT=str(self.port), MM_LOG_FORMAT="json", **env
         )
         self.process: subprocess.Popen[str] | None = None
-        # A file, not a pipe: nobody reads a pipe while the API runs, and a full one
-        # would block its log lines, then its requests.
-        self.output = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by stop)
+        # a file, not a pipe: a pipe nobody reads would block a busy server's logging
+        # (O_APPEND: reading never moves its writes; closed by stop)
+        self.log = tempfile.TemporaryFile("a+")  # noqa: SIM115
 
     def start(self) -> ProcessServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graphql_api"],
             env=self.env,
             cwd=REPO,
-            stdout=self.output,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
         wait_for(self._healthy, 60, f"the API on port {self.port}")
         return self
 
-    def _printed(self) -> str:
-        self.output.seek(0)
-        return self.output.read()
-
     def _healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            output = self._printed()
+            output = self.output()
             raise AssertionError(f"the API exited with {self.process.returncode}:\n{output}")
         try:
             return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
@@ -94,9 +90,14 @@ class ProcessServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        output = self._printed()
-        self.output.close()
+        output = self.output()
+        self.log.close()
         return output
+
+    def output(self) -> str:
+        """What it printed so far."""
+        self.log.seek(0)
+        return self.log.read()
 
 
 def settings_for(database_url: str, overrides: Mapping[str, object]) -> Settings:
