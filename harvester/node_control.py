@@ -7,7 +7,6 @@ database went away, so a restart of the database costs the control socket nothin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -17,20 +16,9 @@ import psycopg
 from harvester import runs
 from harvester.context import ChildContext
 from harvester.control_protocol import BadRequest, Request
+from harvester.tree_state import ChildSlots, process_alive
 from marketmanager import db
 from marketmanager.reconnect import LongLivedConnection
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Commands(Protocol):
@@ -38,15 +26,18 @@ class Commands(Protocol):
 
 
 class NodeControl:
-    def __init__(self, conn: psycopg.Connection[Any], node_id: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], node_id: str, children: ChildSlots | None = None
+    ) -> None:
         self.conn = conn
         self.node_id = node_id
+        self.children = children  # the parent's live view; None: the last heartbeat's
 
     @classmethod
     @contextmanager
     def connect(cls, ctx: ChildContext) -> Iterator[Commands]:
         with LongLivedConnection(ctx.database_url) as database:
-            yield ReconnectingControl(database, ctx.node_id)
+            yield ReconnectingControl(database, ctx.node_id, ctx.children)
 
     def handle(self, request: Request) -> dict[str, Any]:
         if request.cmd == "status":
@@ -68,7 +59,7 @@ class NodeControl:
         node = db.fetch_one(self.conn, "node_state", {"node": self.node_id})
         if node is None:
             raise BadRequest(f"node {self.node_id} is not registered")
-        processes = [{**child, "alive": pid_alive(child.get("pid"))} for child in node["processes"]]
+        processes = self.processes(node["processes"])
         queue = db.fetch_one(self.conn, "queue_depth") or {"queued": 0, "due": 0}
         running = db.fetch_all(self.conn, "running_runs")
         return {
@@ -86,6 +77,12 @@ class NodeControl:
             "running": [run for run in running if run["node"] == self.node_id],
             "running_elsewhere": sum(1 for run in running if run["node"] != self.node_id),
         }
+
+    def processes(self, beaten: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The children as the parent knows them now (`beaten`: the heartbeat's list)."""
+        if self.children is not None:
+            return self.children.read()
+        return [{**child, "alive": process_alive(child.get("pid"))} for child in beaten]
 
     def queue_run(self, name: str) -> dict[str, Any]:
         """Queue a MANUAL run, or return the exchange's QUEUED/RUNNING one."""
@@ -113,9 +110,14 @@ class ReconnectingControl:
     connection died under it runs once more on a new one (each command may: status
     reads, pause/resume/drain set a flag, run returns the run already queued)."""
 
-    def __init__(self, database: LongLivedConnection, node_id: str) -> None:
+    def __init__(
+        self, database: LongLivedConnection, node_id: str, children: ChildSlots | None = None
+    ) -> None:
         self.database = database
         self.node_id = node_id
+        self.children = children
 
     def handle(self, request: Request) -> dict[str, Any]:
-        return self.database.run(lambda conn: NodeControl(conn, self.node_id).handle(request))
+        return self.database.run(
+            lambda conn: NodeControl(conn, self.node_id, self.children).handle(request)
+        )
