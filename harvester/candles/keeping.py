@@ -1,0 +1,50 @@
+"""Keeping candles current, pure: which timeframes of which exchanges need a small fetch.
+
+An exchange's ``candle_timeframes`` are kept current by a SCHEDULE backfill queued once a
+candle of that timeframe closed after the end of what was fetched (for the market that
+lags most), unless one of that timeframe is queued or running already. A timeframe never
+fetched starts with the last day (the exchange's top pairs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from marketmanager.candles.timeframes import floor_ms, to_ms
+
+FIRST_FETCH = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptTimeframe:
+    exchange_id: int
+    timeframe: str
+    symbols: Sequence[str]  # the markets fetched so far (none: the top pairs)
+    resume_from: dt.datetime | None  # the earliest end of their fetched ranges
+    pending: bool  # a job of this timeframe is queued or running
+
+
+@dataclass(frozen=True, slots=True)
+class KeepCurrent:
+    exchange_id: int
+    timeframe: str
+    symbols: list[str]
+    since: dt.datetime
+
+
+def due_fetches(kept: Iterable[KeptTimeframe], now: dt.datetime) -> list[KeepCurrent]:
+    due = []
+    for item in kept:
+        if item.pending:
+            continue
+        if item.resume_from is None:
+            due.append(KeepCurrent(item.exchange_id, item.timeframe, [], now - FIRST_FETCH))
+            continue
+        newest_closed = floor_ms(to_ms(now), item.timeframe)
+        if newest_closed > to_ms(item.resume_from):
+            due.append(
+                KeepCurrent(item.exchange_id, item.timeframe, list(item.symbols), item.resume_from)
+            )
+    return due

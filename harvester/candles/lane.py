@@ -1,0 +1,149 @@
+"""The `backfill` child: the harvester's lane for candle backfills, apart from the workers.
+
+Ticker runs are claimed by the worker pool only; this child alone claims backfill jobs,
+one at a time, so however long a backfill takes, no worker waits for it and no scheduled
+harvest is delayed. At most one job per exchange runs at a time across every node (a
+partial unique index), and a job whose lane died (no heartbeat for MM_STALE_AFTER) is
+claimed again and resumes where its last page ended. Every tick the lane also queues the
+small fetches that keep an exchange's ``candle_timeframes`` current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg import errors as pg_errors
+
+from harvester.candles.backfill import BackfillResult, run_backfill
+from harvester.candles.jobs import queue_backfill
+from harvester.candles.keeping import KeptTimeframe, due_fetches
+from harvester.candles.source import CandleSource
+from harvester.child import should_stop, start_child
+from harvester.context import ChildContext
+from harvester.exchanges import ExchangeAdapter
+from marketmanager import db
+
+log = structlog.get_logger()
+
+IDLE_WAIT = 0.5
+
+
+class JobHeartbeat:
+    """Beats a RUNNING job from a thread with its own connection; `lost` is set when the
+    job stopped being this worker's (another lane took it over)."""
+
+    def __init__(self, url: str, job: dict[str, Any], every: float) -> None:
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._params = {"id": job["id"], "node": job["node"], "worker": job["worker"]}
+        self._url = url
+        self._every = every
+        self._thread = threading.Thread(
+            target=self._beat, name=f"backfill-{job['id']}", daemon=True
+        )
+
+    def __enter__(self) -> JobHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            with db.connect(self._url, autocommit=True) as conn:
+                while not self._stop.wait(self._every):
+                    if db.fetch_one(conn, "backfill_heartbeat", self._params) is None:
+                        self.lost.set()
+                        return
+        except (psycopg.Error, db.DatabaseUnavailable):
+            return
+
+
+class BackfillLane:
+    def __init__(self, ctx: ChildContext, conn: psycopg.Connection[Any]) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.sources: dict[str, CandleSource] = {}
+        self.api_urls: dict[str, str | None] = {}
+
+    def source(self, exchange: dict[str, Any]) -> CandleSource:
+        name = exchange["name"]
+        if name in self.sources and self.api_urls[name] != exchange["api_url"]:
+            self.sources.pop(name).close()
+        if name not in self.sources:
+            adapter = ExchangeAdapter.from_row(exchange, self.ctx.settings)
+            self.sources[name] = CandleSource(adapter)
+            self.api_urls[name] = exchange["api_url"]
+        return self.sources[name]
+
+    def keep_current(self) -> list[int]:
+        """Queue the fetches that keep candle_timeframes current; the job ids."""
+        rows = db.fetch_all(self.conn, "keep_current_due")
+        now = dt.datetime.now(dt.UTC)
+        queued = []
+        for fetch in due_fetches([KeptTimeframe(**row) for row in rows], now):
+            job = queue_backfill(
+                self.conn,
+                fetch.exchange_id,
+                fetch.timeframe,
+                fetch.since,
+                fetch.symbols,
+                trigger="SCHEDULE",
+            )
+            queued.append(job["id"])
+        return queued
+
+    def claim(self) -> dict[str, Any] | None:
+        params = {
+            "node": self.ctx.node_id,
+            "worker": self.ctx.name,
+            "stale_after": self.ctx.settings.stale_after,
+        }
+        try:
+            return db.fetch_one(self.conn, "claim_backfill", params)
+        except pg_errors.UniqueViolation:  # another node started a job of that exchange
+            return None
+
+    def step(self) -> BackfillResult | None:
+        """Claim and run one job; None when there was none to claim."""
+        job = self.claim()
+        if job is None:
+            return None
+        exchange = db.fetch_one(self.conn, "exchange_by_id", {"id": job["exchange_id"]})
+        if exchange is None:
+            return None
+        structlog.contextvars.bind_contextvars(exchange=exchange["name"], job_id=job["id"])
+        try:
+            log.info("backfill.claimed", timeframe=job["timeframe"], trigger=job["trigger"])
+            beat_every = max(0.2, self.ctx.settings.stale_after / 3)
+            with JobHeartbeat(self.ctx.database_url, job, beat_every) as heartbeat:
+
+                def keep_going() -> bool:
+                    return not should_stop(self.ctx) and not heartbeat.lost.is_set()
+
+                return run_backfill(self.conn, self.source(exchange), job, keep_going=keep_going)
+        finally:
+            structlog.contextvars.unbind_contextvars("exchange", "job_id")
+
+    def close(self) -> None:
+        for source in self.sources.values():
+            source.close()
+
+
+def run(ctx: ChildContext) -> None:
+    start_child(ctx)
+    with db.connect(ctx.database_url, autocommit=True) as conn:
+        lane = BackfillLane(ctx, conn)
+        try:
+            while not should_stop(ctx):
+                lane.keep_current()
+                if lane.step() is None:
+                    ctx.stop.wait(IDLE_WAIT)
+        finally:
+            lane.close()
