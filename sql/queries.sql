@@ -312,6 +312,8 @@ UPDATE exchanges SET
     logo = CASE WHEN %(set_logo)s THEN %(logo)s ELSE logo END,
     interval_seconds = CASE WHEN %(set_interval_seconds)s THEN %(interval_seconds)s
                             ELSE interval_seconds END,
+    candle_timeframes = CASE WHEN %(set_candle_timeframes)s THEN %(candle_timeframes)s::text[]
+                             ELSE candle_timeframes END,
     updated_at = now()
 WHERE name = %(name)s
 RETURNING *
@@ -608,3 +610,10 @@ LEFT JOIN LATERAL (SELECT c.market_id, max(c.to_ts) AS to_ts FROM candle_coverag
 LEFT JOIN markets AS m ON m.id = ends.market_id
 WHERE e.enabled
 GROUP BY e.id, tf.timeframe
+
+-- name: api_active_backfills --
+-- Candle backfills QUEUED or RUNNING, oldest first.
+SELECT b.*, e.name AS exchange FROM candle_backfills AS b
+JOIN exchanges AS e ON e.id = b.exchange_id
+WHERE b.state IN ('QUEUED', 'RUNNING')
+ORDER BY b.id
