@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from harvester.simulator.universe import MAX_PRICE_DECIMALS, REFERENCE_USD, Market, Universe
 from marketmanager.candles.aggregate import Candle, aggregate
-from marketmanager.candles.timeframes import MINUTE_MS, ceil_ms, floor_ms
+from marketmanager.candles.timeframes import MINUTE_MS, ceil_ms
 
 # (period in minutes, amplitude of the log price): a day, a week and a bit, a few hours.
 WAVES = ((1440.0, 0.012), (10_513.0, 0.03), (197.0, 0.004), (41.0, 0.0015))
@@ -88,12 +88,17 @@ class MarketHistory:
             (lots * vwap) * self._quote,  # lots × ticks: exactly eight decimals
         )
 
-    def candles(self, timeframe: str, start_ms: int, end_ms: int) -> list[Candle]:
-        """The candles of `timeframe` opening in [start_ms, end_ms), oldest first."""
-        first = floor_ms(ceil_ms(start_ms, timeframe), "1m") // MINUTE_MS
+    def candles(
+        self, timeframe: str, start_ms: int, end_ms: int, now_ms: int | None = None
+    ) -> list[Candle]:
+        """The candles of `timeframe` opening in [start_ms, end_ms), oldest first. With
+        `now_ms`, the candle still open then is made of the minutes up to now only."""
+        first = ceil_ms(start_ms, timeframe) // MINUTE_MS
         last = ceil_ms(end_ms, timeframe) // MINUTE_MS
+        if now_ms is not None:
+            last = min(last, now_ms // MINUTE_MS + 1)
         minutes = (self.minute_candle(m) for m in range(first, last))
         fine = [candle for candle in minutes if candle is not None]
-        if timeframe == "1m":
-            return [c for c in fine if start_ms <= c.ts < end_ms]
-        return [c for c in aggregate(fine, timeframe) if start_ms <= c.ts < end_ms]
+        if timeframe != "1m":
+            fine = aggregate(fine, timeframe)
+        return [c for c in fine if start_ms <= c.ts < end_ms]

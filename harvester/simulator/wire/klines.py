@@ -84,7 +84,7 @@ def klines(model: ExchangeModel, query: Mapping[str, str], now_ms: int) -> Reply
         window_end = last + step
         while len(found) < limit and window_end > 0:
             window_start = max(window_end - limit * step, 0)
-            found = history.candles(interval, window_start, window_end) + found
+            found = history.candles(interval, window_start, window_end, now_ms) + found
             window_end = window_start
             if window_end <= last + step - 4 * limit * step:
                 break
@@ -94,7 +94,7 @@ def klines(model: ExchangeModel, query: Mapping[str, str], now_ms: int) -> Reply
         window_start = start
         while len(candles) < limit and window_start <= last:
             window_end = min(window_start + limit * step, last + step)
-            candles += history.candles(interval, window_start, window_end)
+            candles += history.candles(interval, window_start, window_end, now_ms)
             window_start = window_end
         candles = candles[:limit]
     return Reply(200, [kline(candle, step) for candle in candles])

@@ -64,7 +64,7 @@ def ohlc(model: ExchangeModel, query: Mapping[str, str], now_ms: int) -> Reply:
     newest = floor_ms(now_ms, timeframe)
     window_start = newest - (WINDOW - 1) * step
     start = window_start if since is None else max(window_start, since + 1)
-    candles = MarketHistory(model.universe, market).candles(timeframe, start, newest + step)
+    candles = MarketHistory(model.universe, market).candles(timeframe, start, newest + step, now_ms)
     rows = [row(candle, market.price_decimals) for candle in candles]
     return Reply(
         200, {"error": [], "result": {pair_id(market): rows, "last": (newest - step) // 1000}}
