@@ -389,20 +389,28 @@ RETURNING id, name
 SELECT ensure_market_candles_partitions(%(first_month)s::date, %(last_month)s::date) AS created
 
 -- name: candle_create_staging --
--- The temporary table a page of candles is copied into; dropped when the page commits.
-CREATE TEMPORARY TABLE candle_staging
-    (LIKE market_candles INCLUDING DEFAULTS EXCLUDING CONSTRAINTS) ON COMMIT DROP
+-- The temporary table a page of candles is copied into (open times in ms since the epoch);
+-- dropped when the page commits.
+CREATE TEMPORARY TABLE candle_staging (
+    ts_ms        bigint NOT NULL,
+    open         numeric NOT NULL,
+    high         numeric NOT NULL,
+    low          numeric NOT NULL,
+    close        numeric NOT NULL,
+    base_volume  numeric NOT NULL,
+    quote_volume numeric
+) ON COMMIT DROP
 
 -- name: candle_copy_staging --
--- COPY statement (binary) filling candle_staging, columns in Candle order.
-COPY candle_staging (market_id, timeframe, ts, open, high, low, close, base_volume, quote_volume)
-FROM STDIN (FORMAT BINARY)
+-- COPY statement (text) filling candle_staging, columns in Candle order.
+COPY candle_staging (ts_ms, open, high, low, close, base_volume, quote_volume) FROM STDIN
 
 -- name: candle_upsert --
--- Upsert the staged candles; a candle that is already right is not touched.
+-- Upsert the staged candles of one market and timeframe; one already right is not touched.
 INSERT INTO market_candles AS c (market_id, timeframe, ts, open, high, low, close, base_volume,
                                  quote_volume)
-SELECT market_id, timeframe, ts, open, high, low, close, base_volume, quote_volume
+SELECT %(market_id)s, %(timeframe)s, to_timestamp(ts_ms / 1000.0), open, high, low, close,
+       base_volume, quote_volume
 FROM candle_staging
 ON CONFLICT (market_id, timeframe, ts) DO UPDATE
 SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,

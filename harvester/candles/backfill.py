@@ -14,37 +14,21 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 import structlog
 
-from harvester.candles.paging import plan_span, read_page
+from harvester.candles.fetching import CandlePages, FetchStopped, MarketSpan, PageFetcher
+from harvester.candles.paging import Span, plan_span
 from harvester.candles.store import CandleStore, PageWrite
 from harvester.harvest import failure_of
 from marketmanager import db
-from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import ceil_ms, floor_ms, from_ms, to_ms
 
 log = structlog.get_logger()
 
 PAGE_ATTEMPTS = 4
-RETRY_PAUSE = 0.5  # seconds, doubled at each attempt
-
-
-class CandlePages(Protocol):
-    """What a backfill needs from an exchange: `harvester.candles.source.CandleSource`."""
-
-    name: str
-    limit: int
-
-    def markets(self) -> Mapping[str, Mapping[str, Any]]: ...
-
-    def fetch_page(self, symbol: str, timeframe: str, since: int) -> list[Candle]: ...
-
-
-class JobStopped(Exception):
-    """The lane was asked to stop (or lost the job) between two pages."""
 
 
 class JobError(Exception):
@@ -102,25 +86,26 @@ def resolve_markets(
     return [(known[symbol], symbol) for symbol in symbols]
 
 
-def _fetch_with_retries(
-    source: CandlePages,
-    symbol: str,
-    timeframe: str,
-    cursor: int,
-    attempts: int,
-    sleep: Callable[[float], None],
-) -> tuple[list[Candle], int]:
-    """A page, and how many requests it took."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return source.fetch_page(symbol, timeframe, cursor), attempt
-        except Exception as error:
-            failure = failure_of(error)
-            if not failure.retryable or attempt == attempts:
-                raise
-            log.info("backfill.page_retry", symbol=symbol, attempt=attempt, error=failure.error)
-            sleep(RETRY_PAUSE * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
+def _span(
+    conn: psycopg.Connection[Any],
+    exchange: str,
+    job: Mapping[str, Any],
+    market_id: int,
+    now_ms: int,
+) -> Span:
+    """What to fetch of one market: resumed where an earlier fetch of the range ended."""
+    timeframe = job["timeframe"]
+    since = to_ms(job["since"])
+    params = {
+        "market_id": market_id,
+        "timeframe": timeframe,
+        "since": from_ms(ceil_ms(since, timeframe)),
+    }
+    resume = db.fetch_one(conn, "candle_resume_point", params)
+    resume_at = resume["resume_at"] if resume else None
+    return plan_span(
+        exchange, timeframe, since, None if resume_at is None else to_ms(resume_at), now_ms
+    )
 
 
 def run_backfill(
@@ -141,68 +126,38 @@ def run_backfill(
     try:
         markets = resolve_markets(conn, source, job)
         now_ms = to_ms(now())
-        for done, (market_id, symbol) in enumerate(markets):
-            resume = db.fetch_one(
-                conn,
-                "candle_resume_point",
-                {
-                    "market_id": market_id,
-                    "timeframe": timeframe,
-                    "since": from_ms(ceil_ms(to_ms(job["since"]), timeframe)),
-                },
-            )
-            resume_at = resume["resume_at"] if resume else None
-            span = plan_span(
-                source.name,
-                timeframe,
-                to_ms(job["since"]),
-                None if resume_at is None else to_ms(resume_at),
-                now_ms,
-            )
-            db.execute(
-                conn,
-                "backfill_markets",
-                {
-                    "id": job_id,
-                    "total": len(markets),
-                    "done": done,
-                    "until_ts": from_ms(span.until),
-                },
-            )
-            cursor, unavailable = span.start, span.unavailable_before
-            while cursor < span.until:
-                if not keep_going():
-                    raise JobStopped
-                received, tries = _fetch_with_retries(
-                    source, symbol, timeframe, cursor, attempts, sleep
-                )
-                page = read_page(timeframe, cursor, span.until, received, source.limit)
+        spans = [
+            MarketSpan(market_id, symbol, _span(conn, source.name, job, market_id, now_ms))
+            for market_id, symbol in markets
+        ]
+        until = from_ms(floor_ms(now_ms, timeframe))
+        progress = {"id": job_id, "total": len(markets), "until_ts": until}
+        db.execute(conn, "backfill_markets", {**progress, "done": 0})
+        fetcher = PageFetcher(
+            source, timeframe, spans, attempts=attempts, keep_going=keep_going, sleep=sleep
+        )
+        with fetcher as pages:
+            current = 0
+            for fetched in pages:
+                if fetched.index != current:
+                    current = fetched.index
+                    db.execute(conn, "backfill_markets", {**progress, "done": current})
+                page = fetched.page
                 candles += store.write_page(
                     PageWrite(
-                        market_id,
+                        fetched.market_id,
                         timeframe,
                         page.candles,
                         page.covered,
                         page.no_trade_gaps,
-                        tries,
-                        unavailable,
+                        fetched.requests,
+                        fetched.unavailable_before,
                     ),
                     job_id,
                 )
-                requests += tries
-                unavailable = None
-                cursor = page.covered[1]
-        db.execute(
-            conn,
-            "backfill_markets",
-            {
-                "id": job_id,
-                "total": len(markets),
-                "done": len(markets),
-                "until_ts": from_ms(floor_ms(now_ms, timeframe)),
-            },
-        )
-    except JobStopped:
+                requests += fetched.requests
+        db.execute(conn, "backfill_markets", {**progress, "done": len(markets)})
+    except FetchStopped:
         db.execute(conn, "requeue_backfill", {"id": job_id})
         bound.info("backfill.requeued", candles=candles, requests=requests)
         return BackfillResult(job_id, "QUEUED", candles, requests)

@@ -21,17 +21,17 @@ from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import from_ms
 from sql import queries
 
-STAGING_TYPES = [
-    "int8",
-    "text",
-    "timestamptz",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-]
+NULL = "\\N"  # COPY's text format for NULL
+
+
+def copy_text(candles: Sequence[Candle]) -> str:
+    """A page in COPY's text format, columns in ``candle_copy_staging`` order: one write,
+    and PostgreSQL parses the numbers (far cheaper than dumping Decimals one by one)."""
+    return "".join(
+        f"{c.ts}\t{c.open}\t{c.high}\t{c.low}\t{c.close}\t{c.base_volume}\t"
+        f"{NULL if c.quote_volume is None else c.quote_volume}\n"
+        for c in candles
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +79,12 @@ class CandleStore:
                 with self.conn.cursor() as cur:
                     cur.execute(queries["candle_create_staging"])
                     with cur.copy(queries["candle_copy_staging"]) as copy:
-                        copy.set_types(STAGING_TYPES)
-                        for candle in page.candles:
-                            copy.write_row(
-                                (page.market_id, page.timeframe, from_ms(candle.ts), *candle[1:])
-                            )
-                written = db.execute(self.conn, "candle_upsert")
+                        copy.write(copy_text(page.candles))
+                written = db.execute(
+                    self.conn,
+                    "candle_upsert",
+                    {"market_id": page.market_id, "timeframe": page.timeframe},
+                )
             covered = {"from_ts": from_ms(page.covered[0]), "to_ts": from_ms(page.covered[1])}
             if page.covered[1] > page.covered[0]:
                 db.execute(

@@ -9,12 +9,14 @@ from typing import Any
 import psycopg
 import pytest
 
+from harvester.candles.backfill import run_backfill
+from harvester.candles.jobs import get_backfill
 from harvester.simulator.history import MarketHistory
 from harvester.simulator.server import SimulatorServer, running_simulator
 from harvester.simulator.universe import REFERENCE_USD
 from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import to_ms
-from tests.support.candles import backfill, candle_source, stored_candles
+from tests.support.candles import backfill, candle_source, claim, stored_candles
 from tests.support.harvesting import add_exchange
 
 NOW = dt.datetime.now(dt.UTC)
@@ -130,3 +132,26 @@ def test_a_page_stored_twice_changes_nothing(
         _, again = backfill(conn, source, exchange, ["BTC/USDT"], "1h", since)
     assert again["requests"] == 1
     assert again["candles_stored"] == 0
+
+
+def test_a_lane_that_stops_gives_its_job_back_and_the_next_run_resumes(
+    conn: psycopg.Connection[Any], sim: SimulatorServer
+) -> None:
+    exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    since = NOW - dt.timedelta(minutes=4500)
+    pages_allowed = iter([True, True, False])
+    with candle_source(sim.exchange_url("binance"), "binance") as source:
+        stopped, job = backfill(
+            conn, source, exchange, ["BTC/USDT"], "1m", since,
+            keep_going=lambda: next(pages_allowed, False),
+        )  # fmt: skip
+        assert stopped.state == job["state"] == "QUEUED"
+        assert job["candles_stored"] == 2000 and job["node"] is None
+        result = run_backfill(conn, source, claim(conn, job["id"]))
+    assert result.state == "SUCCEEDED" and result.requests == 3
+    done = get_backfill(conn, job["id"])
+    assert done is not None
+    stored = stored_candles(conn, exchange["id"], "BTC/USDT", "1m")
+    assert stored == expected(
+        sim, "binance", "BTC/USDT", "1m", done["covered_from"], done["until_ts"]
+    )

@@ -1,0 +1,81 @@
+"""Backfill jobs in the database: one running per exchange, takeover, keeping current."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from typing import Any
+
+import psycopg
+
+from harvester.candles.jobs import get_backfill, queue_backfill
+from harvester.candles.lane import BackfillLane
+from harvester.context import ChildContext
+from marketmanager import db
+from marketmanager.settings import Settings
+from tests.support.harvesting import add_exchange
+
+SINCE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def lane(conn: psycopg.Connection[Any], db_url: str, name: str) -> BackfillLane:
+    settings = Settings(database_url=db_url, stale_after=5).resolved()
+    stop = multiprocessing.get_context("spawn").Event()
+    return BackfillLane(ChildContext(name, "node-a", db_url, settings, stop), conn)
+
+
+def test_at_most_one_backfill_per_exchange_runs_at_a_time(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    kraken = add_exchange(conn, "kraken")["id"]
+    first = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
+    second = queue_backfill(conn, binance, "1h", SINCE, ["BTC/USDT"])
+    other = queue_backfill(conn, kraken, "1h", SINCE, ["BTC/USD"])
+    lanes = [lane(conn, db_url, f"backfill-{n}") for n in range(3)]
+    claimed = [one.claim() for one in lanes]
+    assert [job and job["id"] for job in claimed] == [first["id"], other["id"], None]
+    still = get_backfill(conn, second["id"])
+    assert still is not None and still["state"] == "QUEUED"
+    db.execute(conn, "finish_backfill", {"id": first["id"], "state": "SUCCEEDED", "error": None})
+    taken = lanes[2].claim()
+    assert taken is not None and taken["id"] == second["id"]
+
+
+def test_the_same_job_queued_twice_is_one_job(conn: psycopg.Connection[Any]) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    first = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT", "BTC/USDT"])
+    again = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
+    assert first["id"] == again["id"] and first["symbols"] == ["BTC/USDT"]
+
+
+def test_a_job_whose_lane_stopped_beating_is_taken_over(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    job = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
+    dead, alive = lane(conn, db_url, "backfill-dead"), lane(conn, db_url, "backfill-alive")
+    assert dead.claim() is not None
+    assert alive.claim() is None  # beating: left alone
+    conn.execute(
+        "UPDATE candle_backfills SET heartbeat_at = now() - interval '1 minute' WHERE id = %s",
+        (job["id"],),
+    )
+    taken = alive.claim()
+    assert taken is not None and taken["id"] == job["id"] and taken["worker"] == "backfill-alive"
+
+
+def test_kept_timeframes_queue_a_schedule_fetch_once(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    conn.execute("UPDATE exchanges SET candle_timeframes = '{1m,1h}' WHERE id = %s", (binance,))
+    keeper = lane(conn, db_url, "backfill")
+    queued = keeper.keep_current()
+    assert len(queued) == 2
+    assert keeper.keep_current() == []  # pending: not queued again
+    jobs = [get_backfill(conn, job_id) for job_id in queued]
+    assert {(job["timeframe"], job["trigger"]) for job in jobs if job} == {
+        ("1m", "SCHEDULE"),
+        ("1h", "SCHEDULE"),
+    }
