@@ -388,10 +388,15 @@ RETURNING id, name
 -- Create the market_candles month partitions from first_month to last_month.
 SELECT ensure_market_candles_partitions(%(first_month)s::date, %(last_month)s::date) AS created
 
+-- name: candle_page_commit_async --
+-- A page's transaction commits without waiting for the WAL flush: a crash loses at most
+-- the last pages, candles and coverage together, and the next job fetches them again.
+SET LOCAL synchronous_commit = off
+
 -- name: candle_create_staging --
--- The temporary table a page of candles is copied into (open times in ms since the epoch);
--- dropped when the page commits.
-CREATE TEMPORARY TABLE candle_staging (
+-- The temporary table pages of candles are copied into (open times in ms since the epoch),
+-- once per connection; emptied at each commit.
+CREATE TEMPORARY TABLE IF NOT EXISTS candle_staging (
     ts_ms        bigint NOT NULL,
     open         numeric NOT NULL,
     high         numeric NOT NULL,
@@ -399,7 +404,7 @@ CREATE TEMPORARY TABLE candle_staging (
     close        numeric NOT NULL,
     base_volume  numeric NOT NULL,
     quote_volume numeric
-) ON COMMIT DROP
+) ON COMMIT DELETE ROWS
 
 -- name: candle_copy_staging --
 -- COPY statement (text) filling candle_staging, columns in Candle order.

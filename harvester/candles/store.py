@@ -1,6 +1,6 @@
 """The write path of candles: one transaction per page, one COPY, one upsert.
 
-`write_page` copies a page into a temporary table (binary COPY, dropped at commit),
+`write_page` copies a page into a temporary table (text COPY, emptied at commit),
 upserts it into ``market_candles`` (a candle that is already right is left alone, so a
 page fetched twice changes nothing), records the range the page covered and adds the
 page's figures to its job, atomically: a job that dies between pages resumes at the end
@@ -55,6 +55,7 @@ class CandleStore:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self._months: set[dt.date] = set()
+        self._staging = False  # candle_staging exists on this connection
 
     def _ensure_partitions(self, first_ms: int, last_ms: int) -> None:
         first, last = _month(first_ms), _month(last_ms)
@@ -77,7 +78,9 @@ class CandleStore:
         with self.conn.transaction():
             if page.candles:
                 with self.conn.cursor() as cur:
-                    cur.execute(queries["candle_create_staging"])
+                    if not self._staging:  # (again after a rolled back first page)
+                        cur.execute(queries["candle_create_staging"])
+                    cur.execute(queries["candle_page_commit_async"])
                     with cur.copy(queries["candle_copy_staging"]) as copy:
                         copy.write(copy_text(page.candles))
                 written = db.execute(
@@ -106,4 +109,5 @@ class CandleStore:
                         **covered,
                     },
                 )
+        self._staging = self._staging or bool(page.candles)
         return written

@@ -17,7 +17,7 @@ CANDLE_QUERIES = [
     if any(word in name for word in ("candle", "backfill", "keep_current", "live_nodes"))
     or name in ("market_ids_by_symbol", "insert_market_stub", "top_markets")
 ]
-COPY = re.compile(r"^\s*COPY\b", re.IGNORECASE)
+COPY = re.compile(r"^\s*(COPY|SET)\b", re.IGNORECASE)
 
 
 def _numbered(text: str) -> str:
