@@ -389,13 +389,11 @@ RETURNING id, name
 SELECT ensure_market_candles_partitions(%(first_month)s::date, %(last_month)s::date) AS created
 
 -- name: candle_page_commit_async --
--- A page's transaction commits without waiting for the WAL flush: a crash loses at most
--- the last pages, candles and coverage together, and the next job fetches them again.
+-- A page's transaction need not wait for the WAL flush (a crash loses whole pages: refetched).
 SET LOCAL synchronous_commit = off
 
 -- name: candle_create_staging --
--- The temporary table pages of candles are copied into (open times in ms since the epoch),
--- once per connection; emptied at each commit.
+-- The temporary table candle pages are copied into (open times in ms), emptied at commit.
 CREATE TEMPORARY TABLE IF NOT EXISTS candle_staging (
     ts_ms        bigint NOT NULL,
     open         numeric NOT NULL,
@@ -527,8 +525,7 @@ SELECT b.*, e.name AS exchange FROM candle_backfills AS b
 JOIN exchanges AS e ON e.id = b.exchange_id WHERE b.id = %(id)s
 
 -- name: claim_backfill --
--- The backfill lane takes the oldest queued job of an exchange with none running (or a
--- RUNNING one whose heartbeat stopped: its worker died), unless its node is paused or draining.
+-- The lane takes the oldest job of an exchange with none running, or one whose lane died.
 UPDATE candle_backfills AS b
 SET state = 'RUNNING', started_at = coalesce(b.started_at, now()), heartbeat_at = now(),
     node = %(node)s, worker = %(worker)s
@@ -605,8 +602,7 @@ ORDER BY b.id DESC
 LIMIT %(limit)s
 
 -- name: keep_current_due --
--- Each enabled exchange's candle_timeframes: the markets fetched so far, the earliest end
--- of their fetched ranges, and whether a job of that timeframe is queued or running.
+-- Per kept timeframe: markets fetched, the earliest end of their ranges, a job pending.
 SELECT e.id AS exchange_id, tf.timeframe,
        coalesce(array_agg(m.symbol ORDER BY m.symbol) FILTER (WHERE m.symbol IS NOT NULL),
                 '{}') AS symbols,
