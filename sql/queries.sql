@@ -626,3 +626,13 @@ SELECT b.*, e.name AS exchange FROM candle_backfills AS b
 JOIN exchanges AS e ON e.id = b.exchange_id
 WHERE b.state IN ('QUEUED', 'RUNNING')
 ORDER BY b.id
+
+-- name: keep_candles_current --
+-- Add a timeframe to an exchange's candle_timeframes (kept current by the backfill lane).
+UPDATE exchanges
+SET candle_timeframes = ARRAY(
+        SELECT tf FROM unnest(ARRAY['1m', '5m', '15m', '1h', '4h', '1d']) AS tf
+        WHERE tf = ANY(candle_timeframes) OR tf = %(timeframe)s),
+    updated_at = now()
+WHERE id = %(exchange_id)s
+RETURNING candle_timeframes

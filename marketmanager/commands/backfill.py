@@ -47,6 +47,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top", type=int, default=DEFAULT_TOP, help="how many top pairs without SYMBOL"
     )
+    parser.add_argument(
+        "--keep-current",
+        action="store_true",
+        help="then keep this timeframe current (the harvester fetches each new candle)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--foreground", action="store_true", help="run it here, not in the daemon")
     mode.add_argument("--no-wait", action="store_true", help="queue it and exit")
@@ -113,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
         job = queue_backfill(
             conn, exchange["id"], args.timeframe, since, args.symbols, top=args.top
         )
+        if args.keep_current:
+            db.execute(
+                conn,
+                "keep_candles_current",
+                {"exchange_id": exchange["id"], "timeframe": args.timeframe},
+            )
         if args.no_wait:
             print(f"backfill {job['id']} queued")
             return 0

@@ -35,7 +35,9 @@ def test_backfill_without_a_daemon_runs_here_with_a_progress_bar(
     conn: psycopg.Connection[Any], db_url: str, simulator: SimulatorServer
 ) -> None:
     add_exchange(conn, "binance", simulator.exchange_url("binance"))
-    done = backfill(db_url, "binance", "BTC/USDT", "--timeframe", "1h", "--since", "90d")
+    done = backfill(
+        db_url, "binance", "BTC/USDT", "--timeframe", "1h", "--since", "90d", "--keep-current"
+    )
     assert done.returncode == 0, done.stderr
     assert "binance 1h: [" in done.stderr  # the progress bar, one line per step off a TTY
     assert "candles stored for 1 market(s)" in done.stdout
@@ -46,6 +48,8 @@ def test_backfill_without_a_daemon_runs_here_with_a_progress_bar(
     assert row is not None and 90 * 24 - 1 <= row["n"] <= 90 * 24
     job = conn.execute("SELECT * FROM candle_backfills").fetchone()
     assert job is not None and job["state"] == "SUCCEEDED" and job["requests"] == 3
+    kept = conn.execute("SELECT candle_timeframes FROM exchanges").fetchone()
+    assert kept is not None and kept["candle_timeframes"] == ["1h"]
 
 
 @pytest.mark.parametrize(
