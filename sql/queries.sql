@@ -631,8 +631,8 @@ ORDER BY b.id
 -- Add a timeframe to an exchange's candle_timeframes (kept current by the backfill lane).
 UPDATE exchanges
 SET candle_timeframes = ARRAY(
-        SELECT tf FROM unnest(ARRAY['1m', '5m', '15m', '1h', '4h', '1d']) AS tf
-        WHERE tf = ANY(candle_timeframes) OR tf = %(timeframe)s),
+        SELECT t.tf FROM unnest(ARRAY['1m', '5m', '15m', '1h', '4h', '1d']) WITH ORDINALITY AS t (tf, n)
+        WHERE t.tf = ANY(candle_timeframes) OR t.tf = %(timeframe)s ORDER BY t.n),
     updated_at = now()
 WHERE id = %(exchange_id)s
 RETURNING candle_timeframes
