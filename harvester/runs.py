@@ -145,11 +145,15 @@ class Heartbeat:
         self._stop.set()
         self._thread.join()
 
+    def beat_once(self, conn: psycopg.Connection[Any]) -> bool:
+        """One beat; False when the work is no longer ours (a candle job's lane overrides it)."""
+        return heartbeat(conn, self._run_id)
+
     def _beat(self) -> None:
         try:
             with db.connect(self._url, autocommit=True) as conn:
                 while not self._stop.wait(self._every):
-                    if not heartbeat(conn, self._run_id):
+                    if not self.beat_once(conn):
                         if self._on_lost is not None and not self._stop.is_set():
                             self._on_lost()
                         return

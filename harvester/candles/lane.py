@@ -25,6 +25,7 @@ from harvester.candles.source import CandleSource
 from harvester.child import should_stop, start_child
 from harvester.context import ChildContext
 from harvester.exchanges import ExchangeAdapter
+from harvester.runs import Heartbeat
 from marketmanager import db
 
 log = structlog.get_logger()
@@ -32,37 +33,17 @@ log = structlog.get_logger()
 IDLE_WAIT = 0.5
 
 
-class JobHeartbeat:
+class JobHeartbeat(Heartbeat):
     """Beats a RUNNING job from a thread with its own connection; `lost` is set when the
     job stopped being this worker's (another lane took it over)."""
 
     def __init__(self, url: str, job: dict[str, Any], every: float) -> None:
         self.lost = threading.Event()
-        self._stop = threading.Event()
+        super().__init__(url, job["id"], every=every, on_lost=self.lost.set)
         self._params = {"id": job["id"], "node": job["node"], "worker": job["worker"]}
-        self._url = url
-        self._every = every
-        self._thread = threading.Thread(
-            target=self._beat, name=f"backfill-{job['id']}", daemon=True
-        )
 
-    def __enter__(self) -> JobHeartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        try:
-            with db.connect(self._url, autocommit=True) as conn:
-                while not self._stop.wait(self._every):
-                    if db.fetch_one(conn, "backfill_heartbeat", self._params) is None:
-                        self.lost.set()
-                        return
-        except (psycopg.Error, db.DatabaseUnavailable):
-            return
+    def beat_once(self, conn: psycopg.Connection[Any]) -> bool:
+        return db.fetch_one(conn, "backfill_heartbeat", self._params) is not None
 
 
 class BackfillLane:
@@ -122,7 +103,8 @@ class BackfillLane:
         try:
             log.info("backfill.claimed", timeframe=job["timeframe"], trigger=job["trigger"])
             beat_every = max(0.2, self.ctx.settings.stale_after / 3)
-            with JobHeartbeat(self.ctx.database_url, job, beat_every) as heartbeat:
+            heartbeat = JobHeartbeat(self.ctx.database_url, job, beat_every)
+            with heartbeat:
 
                 def keep_going() -> bool:
                     return not should_stop(self.ctx) and not heartbeat.lost.is_set()

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from harvester.candles.jobs import get_backfill, queue_backfill
-from harvester.candles.lane import BackfillLane
+from harvester.candles.lane import BackfillLane, JobHeartbeat
 from harvester.context import ChildContext
 from marketmanager import db
 from marketmanager.settings import Settings
@@ -79,3 +79,20 @@ def test_kept_timeframes_queue_a_schedule_fetch_once(
         ("1m", "SCHEDULE"),
         ("1h", "SCHEDULE"),
     }
+
+
+def test_a_lane_whose_job_was_taken_over_notices_and_lets_go(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
+    slow, other = lane(conn, db_url, "backfill-slow"), lane(conn, db_url, "backfill-other")
+    job = slow.claim()
+    assert job is not None
+    heartbeat = JobHeartbeat(db_url, job, every=0.1)
+    with heartbeat:
+        conn.execute(
+            "UPDATE candle_backfills SET worker = 'backfill-other' WHERE id = %s", (job["id"],)
+        )
+        assert heartbeat.lost.wait(30), "the heartbeat did not notice the takeover"
+    assert other.claim() is None  # the job stays with the lane that holds it
