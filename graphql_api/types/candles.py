@@ -19,6 +19,7 @@ from graphql_api.errors import BadUserInput
 from marketmanager.candles.gaps import find_gaps
 from marketmanager.candles.timeframes import (
     TIMEFRAMES,
+    ceil_ms,
     finer_divisors,
     from_ms,
     timeframe_ms,
@@ -68,7 +69,7 @@ class CandleBackfill:
     timeframe: str
     since: dt.datetime
     trigger: str = strawberry.field(description="MANUAL, or SCHEDULE (candleTimeframes).")
-    state: str = strawberry.field(description="QUEUED, RUNNING, SUCCEEDED, FAILED, CRASHED.")
+    state: str = strawberry.field(description="QUEUED, RUNNING, SUCCEEDED or FAILED.")
     queued_at: dt.datetime
     started_at: dt.datetime | None
     heartbeat_at: dt.datetime | None
@@ -149,10 +150,15 @@ async def market_candles(
     finer = next((tf for tf in finer_divisors(timeframe) if tf in stored), None)
     if finer is None:
         return []
-    bucket = dt.timedelta(milliseconds=timeframe_ms(timeframe))
-    derived = await db.fetch_all(
-        "candles_derived", {**params, "timeframe": finer, "bucket": bucket}
-    )
+    # The buckets opening in [from, to) are made of the finer candles of
+    # [ceil(from), ceil(to)): never a bucket cut in two by an unaligned bound.
+    whole = {
+        "from_ts": from_ms(ceil_ms(to_ms(start), timeframe)),
+        "to_ts": from_ms(ceil_ms(to_ms(end), timeframe)),
+        "bucket": dt.timedelta(milliseconds=timeframe_ms(timeframe)),
+        "timeframe": finer,
+    }
+    derived = await db.fetch_all("candles_derived", {**params, **whole})
     return [Candle.from_row(row) for row in derived]
 
 

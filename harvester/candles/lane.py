@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -69,14 +70,17 @@ class BackfillLane:
         now = dt.datetime.now(dt.UTC)
         queued = []
         for fetch in due_fetches([KeptTimeframe(**row) for row in rows], now):
-            job = queue_backfill(
-                self.conn,
-                fetch.exchange_id,
-                fetch.timeframe,
-                fetch.since,
-                fetch.symbols,
-                trigger="SCHEDULE",
-            )
+            try:
+                job = queue_backfill(
+                    self.conn,
+                    fetch.exchange_id,
+                    fetch.timeframe,
+                    fetch.since,
+                    fetch.symbols,
+                    trigger="SCHEDULE",
+                )
+            except pg_errors.UniqueViolation:  # another node's lane queued it just now
+                continue
             queued.append(job["id"])
         return queued
 
@@ -123,8 +127,11 @@ def run(ctx: ChildContext) -> None:
     with db.connect(ctx.database_url, autocommit=True) as conn:
         lane = BackfillLane(ctx, conn)
         try:
+            kept_at = 0.0
             while not should_stop(ctx):
-                lane.keep_current()
+                if time.monotonic() - kept_at >= ctx.settings.tick_seconds:
+                    lane.keep_current()
+                    kept_at = time.monotonic()
                 if lane.step() is None:
                     ctx.stop.wait(IDLE_WAIT)
         finally:

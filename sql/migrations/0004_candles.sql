@@ -60,7 +60,7 @@ CREATE TABLE candle_backfills (
     since              timestamptz NOT NULL,
     trigger            text NOT NULL DEFAULT 'MANUAL' CHECK (trigger IN ('MANUAL', 'SCHEDULE')),
     state              text NOT NULL DEFAULT 'QUEUED'
-                       CHECK (state IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CRASHED')),
+                       CHECK (state IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED')),
     queued_at          timestamptz NOT NULL DEFAULT now(),
     started_at         timestamptz,
     heartbeat_at       timestamptz,
@@ -87,6 +87,9 @@ COMMENT ON COLUMN candle_backfills.unavailable_before IS
 -- At most one backfill per exchange runs at a time, whichever node asks.
 CREATE UNIQUE INDEX candle_backfills_one_running ON candle_backfills (exchange_id)
     WHERE state = 'RUNNING';
+-- Keeping a timeframe current queues one job at a time, however many lanes look.
+CREATE UNIQUE INDEX candle_backfills_one_kept ON candle_backfills (exchange_id, timeframe)
+    WHERE trigger = 'SCHEDULE' AND state IN ('QUEUED', 'RUNNING');
 CREATE INDEX candle_backfills_queue ON candle_backfills (queued_at, id) WHERE state = 'QUEUED';
 CREATE INDEX candle_backfills_by_exchange ON candle_backfills (exchange_id, id DESC);
 

@@ -59,7 +59,13 @@ def test_1h_candles_derived_from_stored_1m_ones_equal_the_exchanges_own(
         result, _ = backfill(api.conn, source, exchange, ["BTC/USDT"], "1m", start)
         assert result.state == "SUCCEEDED"
         own = source.fetch_page("BTC/USDT", "1h", to_ms(start))
-    variables = {"symbol": "BTC/USDT", "tf": "1h", "from": _iso(start), "to": _iso(end)}
+    # Unaligned bounds: the hours opening in [from, to), each made of all its minutes.
+    variables = {
+        "symbol": "BTC/USDT",
+        "tf": "1h",
+        "from": _iso(start - dt.timedelta(minutes=20)),
+        "to": _iso(end - dt.timedelta(minutes=55)),
+    }
     derived = api.client.query(CANDLES, variables)["market"]["candles"]
     expected = [c for c in own if to_ms(start) <= c.ts < to_ms(end)]
     assert len(expected) == 30

@@ -7,6 +7,8 @@ import multiprocessing
 from typing import Any
 
 import psycopg
+import pytest
+from psycopg import errors as pg_errors
 
 from harvester.candles.jobs import get_backfill, queue_backfill
 from harvester.candles.lane import BackfillLane, JobHeartbeat
@@ -96,3 +98,14 @@ def test_a_lane_whose_job_was_taken_over_notices_and_lets_go(
         )
         assert heartbeat.lost.wait(30), "the heartbeat did not notice the takeover"
     assert other.claim() is None  # the job stays with the lane that holds it
+
+
+def test_a_kept_timeframe_has_one_schedule_job_whichever_lane_queues_it(
+    conn: psycopg.Connection[Any],
+) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"], trigger="SCHEDULE")
+    with pytest.raises(pg_errors.UniqueViolation):
+        queue_backfill(conn, binance, "1m", SINCE, ["ETH/USDT"], trigger="SCHEDULE")
+    manual = queue_backfill(conn, binance, "1m", SINCE, ["ETH/USDT"])
+    assert manual["trigger"] == "MANUAL"
