@@ -609,7 +609,10 @@ SELECT e.id AS exchange_id, tf.timeframe,
        min(ends.to_ts) AS resume_from,
        EXISTS (SELECT 1 FROM candle_backfills AS b
                WHERE b.exchange_id = e.id AND b.timeframe = tf.timeframe
-                 AND b.state IN ('QUEUED', 'RUNNING')) AS pending
+                 AND b.state IN ('QUEUED', 'RUNNING')) AS pending,
+       (SELECT max(b.finished_at) FROM candle_backfills AS b
+        WHERE b.exchange_id = e.id AND b.timeframe = tf.timeframe AND b.trigger = 'SCHEDULE'
+          AND b.state = 'FAILED') AS failed_at
 FROM exchanges AS e
 CROSS JOIN LATERAL unnest(e.candle_timeframes) AS tf (timeframe)
 LEFT JOIN LATERAL (SELECT c.market_id, max(c.to_ts) AS to_ts FROM candle_coverage AS c

@@ -3,7 +3,9 @@
 An exchange's ``candle_timeframes`` are kept current by a SCHEDULE backfill queued once a
 candle of that timeframe closed after the end of what was fetched (for the market that
 lags most), unless one of that timeframe is queued or running already. A timeframe never
-fetched starts with the last day (the exchange's top pairs).
+fetched starts with the last day (the exchange's top pairs). After a failed fetch the
+next waits `RETRY_AFTER` (at most one candle), so a exchange that is down is not asked
+every tick.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from marketmanager.candles.timeframes import floor_ms, to_ms
+from marketmanager.candles.timeframes import floor_ms, timeframe_ms, to_ms
 
 FIRST_FETCH = dt.timedelta(days=1)
+RETRY_AFTER = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class KeptTimeframe:
     symbols: Sequence[str]  # the markets fetched so far (none: the top pairs)
     resume_from: dt.datetime | None  # the earliest end of their fetched ranges
     pending: bool  # a job of this timeframe is queued or running
+    failed_at: dt.datetime | None = None  # when its last SCHEDULE job FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,9 @@ def due_fetches(kept: Iterable[KeptTimeframe], now: dt.datetime) -> list[KeepCur
     due = []
     for item in kept:
         if item.pending:
+            continue
+        wait = min(RETRY_AFTER, dt.timedelta(milliseconds=timeframe_ms(item.timeframe)))
+        if item.failed_at is not None and now - item.failed_at < wait:
             continue
         if item.resume_from is None:
             due.append(KeepCurrent(item.exchange_id, item.timeframe, [], now - FIRST_FETCH))

@@ -20,7 +20,7 @@ import structlog
 from psycopg import errors as pg_errors
 
 from harvester.candles.backfill import BackfillResult, run_backfill
-from harvester.candles.jobs import queue_backfill
+from harvester.candles.jobs import DEFAULT_TOP, queue_backfill
 from harvester.candles.keeping import KeptTimeframe, due_fetches
 from harvester.candles.source import CandleSource
 from harvester.child import should_stop, start_child
@@ -70,19 +70,26 @@ class BackfillLane:
         now = dt.datetime.now(dt.UTC)
         queued = []
         for fetch in due_fetches([KeptTimeframe(**row) for row in rows], now):
+            symbols = fetch.symbols or self._top_symbols(fetch.exchange_id)
+            if not symbols:  # no harvest yet to pick the top pairs from: wait for one
+                continue
             try:
                 job = queue_backfill(
                     self.conn,
                     fetch.exchange_id,
                     fetch.timeframe,
                     fetch.since,
-                    fetch.symbols,
+                    symbols,
                     trigger="SCHEDULE",
                 )
             except pg_errors.UniqueViolation:  # another node's lane queued it just now
                 continue
             queued.append(job["id"])
         return queued
+
+    def _top_symbols(self, exchange_id: int) -> list[str]:
+        params = {"exchange_id": exchange_id, "top": DEFAULT_TOP}
+        return [row["symbol"] for row in db.fetch_all(self.conn, "top_markets", params)]
 
     def claim(self) -> dict[str, Any] | None:
         params = {

@@ -13,9 +13,11 @@ from psycopg import errors as pg_errors
 from harvester.candles.jobs import get_backfill, queue_backfill
 from harvester.candles.lane import BackfillLane, JobHeartbeat
 from harvester.context import ChildContext
+from harvester.exchanges import ExchangeAdapter
+from harvester.simulator.server import running_simulator
 from marketmanager import db
 from marketmanager.settings import Settings
-from tests.support.harvesting import add_exchange
+from tests.support.harvesting import add_exchange, harvest_once
 
 SINCE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -67,20 +69,33 @@ def test_a_job_whose_lane_stopped_beating_is_taken_over(
     assert taken is not None and taken["id"] == job["id"] and taken["worker"] == "backfill-alive"
 
 
-def test_kept_timeframes_queue_a_schedule_fetch_once(
+def test_kept_timeframes_are_fetched_for_the_top_pairs_then_kept_current(
     conn: psycopg.Connection[Any], db_url: str
 ) -> None:
-    binance = add_exchange(conn, "binance")["id"]
-    conn.execute("UPDATE exchanges SET candle_timeframes = '{1m,1h}' WHERE id = %s", (binance,))
-    keeper = lane(conn, db_url, "backfill")
-    queued = keeper.keep_current()
-    assert len(queued) == 2
-    assert keeper.keep_current() == []  # pending: not queued again
+    with running_simulator(markets=30, seed=2, exchanges=["binance"]) as sim:
+        exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+        conn.execute("UPDATE exchanges SET candle_timeframes = '{1m,1h}'")
+        keeper = lane(conn, db_url, "backfill")
+        assert keeper.keep_current() == []  # no harvest yet: no top pairs to keep
+        with ExchangeAdapter("binance", api_url=sim.exchange_url("binance")) as adapter:
+            assert harvest_once(conn, adapter, exchange).succeeded
+        queued = keeper.keep_current()
+        assert len(queued) == 2 and keeper.keep_current() == []  # pending: once
+        results = [keeper.step(), keeper.step()]
+        keeper.close()
+    assert [r.state if r else None for r in results] == ["SUCCEEDED", "SUCCEEDED"]
     jobs = [get_backfill(conn, job_id) for job_id in queued]
-    assert {(job["timeframe"], job["trigger"]) for job in jobs if job} == {
-        ("1m", "SCHEDULE"),
-        ("1h", "SCHEDULE"),
-    }
+    assert all(job and job["trigger"] == "SCHEDULE" and len(job["symbols"]) == 10 for job in jobs)
+    day_of_minutes = conn.execute(
+        "SELECT count(*) AS n FROM market_candles WHERE timeframe = '1m'"
+    ).fetchone()
+    assert day_of_minutes is not None and day_of_minutes["n"] >= 10 * (24 * 60 - 1) * 0.9
+    # Later ticks ask only from where the fetched ranges end, for the same markets.
+    fetched_to = {job["timeframe"]: job["until_ts"] for job in jobs if job}
+    for job_id in keeper.keep_current():
+        job = get_backfill(conn, job_id)
+        assert job is not None and len(job["symbols"]) == 10
+        assert job["since"] == fetched_to[job["timeframe"]]
 
 
 def test_a_lane_whose_job_was_taken_over_notices_and_lets_go(

@@ -108,6 +108,14 @@ def test_kept_timeframes_are_fetched_once_a_candle_closed_after_what_was_fetched
     assert due[0].since == fetched_to
 
 
+def test_a_kept_timeframe_whose_fetch_failed_waits_before_the_next() -> None:
+    failed = KeptTimeframe(1, "1h", [], None, pending=False, failed_at=NOW)
+    assert due_fetches([failed], NOW + dt.timedelta(minutes=4)) == []
+    assert len(due_fetches([failed], NOW + dt.timedelta(minutes=5))) == 1
+    one_minute = KeptTimeframe(1, "1m", [], None, pending=False, failed_at=NOW)
+    assert len(due_fetches([one_minute], NOW + dt.timedelta(minutes=1))) == 1
+
+
 def test_the_progress_bar_counts_markets_and_the_current_ones_range() -> None:
     since = NOW - dt.timedelta(days=10)
     job = {
