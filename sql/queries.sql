@@ -568,10 +568,10 @@ SET markets_total = %(total)s, markets_done = %(done)s, until_ts = %(until_ts)s,
 WHERE id = %(id)s
 
 -- name: finish_backfill --
--- A RUNNING job ends SUCCEEDED or FAILED (error: one line).
+-- A job RUNNING on this worker ends SUCCEEDED or FAILED (error: one line).
 UPDATE candle_backfills
 SET state = %(state)s, finished_at = clock_timestamp(), error = %(error)s
-WHERE id = %(id)s AND state = 'RUNNING'
+WHERE id = %(id)s AND state = 'RUNNING' AND node = %(node)s AND worker = %(worker)s
 RETURNING *
 
 -- name: claim_backfill_by_id --
@@ -588,10 +588,10 @@ SELECT count(*) AS alive FROM harvester_nodes
 WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => %(stale_after)s)
 
 -- name: requeue_backfill --
--- A job its worker had to give up (the node stops) goes back to the queue, progress kept.
+-- A job its worker gives up (the node stops) goes back to the queue, progress kept.
 UPDATE candle_backfills
 SET state = 'QUEUED', node = NULL, worker = NULL, heartbeat_at = NULL
-WHERE id = %(id)s AND state = 'RUNNING'
+WHERE id = %(id)s AND state = 'RUNNING' AND node = %(node)s AND worker = %(worker)s
 
 -- name: list_backfills --
 -- Backfill jobs, newest first, of one exchange or all.

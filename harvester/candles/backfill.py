@@ -120,6 +120,7 @@ def run_backfill(
 ) -> BackfillResult:
     """Run the RUNNING job `job` (a ``candle_backfills`` row) and finish it."""
     job_id, timeframe = job["id"], job["timeframe"]
+    owner = {"id": job_id, "node": job["node"], "worker": job["worker"]}
     store = CandleStore(conn)
     candles = requests = 0
     bound = log.bind(job_id=job_id, exchange=source.name, timeframe=timeframe)
@@ -158,14 +159,14 @@ def run_backfill(
                 requests += fetched.requests
         db.execute(conn, "backfill_markets", {**progress, "done": len(markets)})
     except FetchStopped:
-        db.execute(conn, "requeue_backfill", {"id": job_id})
+        db.execute(conn, "requeue_backfill", owner)
         bound.info("backfill.requeued", candles=candles, requests=requests)
         return BackfillResult(job_id, "QUEUED", candles, requests)
     except Exception as error:
         message = str(error) if isinstance(error, JobError) else failure_of(error).error
-        db.execute(conn, "finish_backfill", {"id": job_id, "state": "FAILED", "error": message})
+        db.execute(conn, "finish_backfill", {**owner, "state": "FAILED", "error": message})
         bound.warning("backfill.finished", state="FAILED", error=message, candles=candles)
         return BackfillResult(job_id, "FAILED", candles, requests, message)
-    db.execute(conn, "finish_backfill", {"id": job_id, "state": "SUCCEEDED", "error": None})
+    db.execute(conn, "finish_backfill", {**owner, "state": "SUCCEEDED", "error": None})
     bound.info("backfill.finished", state="SUCCEEDED", candles=candles, requests=requests)
     return BackfillResult(job_id, "SUCCEEDED", candles, requests)

@@ -41,7 +41,8 @@ def test_at_most_one_backfill_per_exchange_runs_at_a_time(
     assert [job and job["id"] for job in claimed] == [first["id"], other["id"], None]
     still = get_backfill(conn, second["id"])
     assert still is not None and still["state"] == "QUEUED"
-    db.execute(conn, "finish_backfill", {"id": first["id"], "state": "SUCCEEDED", "error": None})
+    done = {"id": first["id"], "node": "node-a", "worker": "backfill-0"}
+    assert db.execute(conn, "finish_backfill", {**done, "state": "SUCCEEDED", "error": None}) == 1
     taken = lanes[2].claim()
     assert taken is not None and taken["id"] == second["id"]
 
@@ -67,6 +68,10 @@ def test_a_job_whose_lane_stopped_beating_is_taken_over(
     )
     taken = alive.claim()
     assert taken is not None and taken["id"] == job["id"] and taken["worker"] == "backfill-alive"
+    # The lane that lost it can neither give it back nor finish it.
+    lost = {"id": job["id"], "node": "node-a", "worker": "backfill-dead"}
+    assert db.execute(conn, "requeue_backfill", lost) == 0
+    assert db.execute(conn, "finish_backfill", {**lost, "state": "FAILED", "error": "x"}) == 0
 
 
 def test_kept_timeframes_are_fetched_for_the_top_pairs_then_kept_current(
