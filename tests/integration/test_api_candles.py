@@ -10,6 +10,7 @@ import pytest
 
 from harvester.simulator.server import SimulatorServer, running_simulator
 from harvester.simulator.universe import REFERENCE_USD
+from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import floor_ms, from_ms, to_ms
 from tests.api_support import data
 from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
@@ -17,8 +18,9 @@ from tests.api_support.fixtures import Api
 from tests.support.candles import backfill, candle_source
 from tests.support.harvesting import exchange_row
 
-CANDLES = """query($symbol: String!, $tf: String!, $from: DateTime!, $to: DateTime!) {
-  market(exchange: "binance", symbol: $symbol) {
+CANDLES = """query($exchange: String! = "binance", $symbol: String!, $tf: String!,
+                 $from: DateTime!, $to: DateTime!) {
+  market(exchange: $exchange, symbol: $symbol) {
     candles(timeframe: $tf, from: $from, to: $to) {
       ts open high low close baseVolume quoteVolume
     }
@@ -36,7 +38,7 @@ BACKFILL = """mutation($input: BackfillInput!) {
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorServer]:
-    with running_simulator(markets=80, seed=9, exchanges=["binance"]) as server:
+    with running_simulator(markets=80, seed=9) as server:
         yield server
 
 
@@ -49,18 +51,22 @@ def _binance(api: Api, sim: SimulatorServer) -> dict[str, Any]:
     return exchange_row(api.conn, "binance")
 
 
+@pytest.mark.parametrize(("name", "hours"), [("binance", 30), ("kraken", 10)])
 def test_1h_candles_derived_from_stored_1m_ones_equal_the_exchanges_own(
-    api: Api, sim: SimulatorServer
+    api: Api, sim: SimulatorServer, name: str, hours: int
 ) -> None:
-    exchange = _binance(api, sim)
+    """Kraken keeps its last 720 minutes: ten whole hours of them, whatever the minute."""
+    data.exchange(api.conn, name, api_url=sim.exchange_url(name))
+    exchange = exchange_row(api.conn, name)
     end = from_ms(floor_ms(to_ms(dt.datetime.now(dt.UTC)), "1h"))
-    start = end - dt.timedelta(hours=30)
-    with candle_source(sim.exchange_url("binance"), "binance") as source:
+    start = end - dt.timedelta(hours=hours)
+    with candle_source(sim.exchange_url(name), name) as source:
         result, _ = backfill(api.conn, source, exchange, ["BTC/USDT"], "1m", start)
         assert result.state == "SUCCEEDED"
         own = source.fetch_page("BTC/USDT", "1h", to_ms(start))
     # Unaligned bounds: the hours opening in [from, to), each made of all its minutes.
     variables = {
+        "exchange": name,
         "symbol": "BTC/USDT",
         "tf": "1h",
         "from": _iso(start - dt.timedelta(minutes=20)),
@@ -68,12 +74,18 @@ def test_1h_candles_derived_from_stored_1m_ones_equal_the_exchanges_own(
     }
     derived = api.client.query(CANDLES, variables)["market"]["candles"]
     expected = [c for c in own if to_ms(start) <= c.ts < to_ms(end)]
-    assert len(expected) == 30
-    assert [
-        (to_ms(dt.datetime.fromisoformat(c["ts"])), c["open"], c["high"], c["low"], c["close"],
-         c["baseVolume"], c["quoteVolume"])
-        for c in derived
-    ] == [tuple(float(v) if i else v for i, v in enumerate(c)) for c in expected]  # fmt: skip
+    assert len(expected) == hours
+    assert [_from_api(c) for c in derived] == [_as_floats(c) for c in expected]
+
+
+def _from_api(candle: dict[str, Any]) -> tuple[Any, ...]:
+    ts = to_ms(dt.datetime.fromisoformat(candle["ts"]))
+    fields = ("open", "high", "low", "close", "baseVolume", "quoteVolume")
+    return (ts, *(candle[field] for field in fields))
+
+
+def _as_floats(candle: Candle) -> tuple[Any, ...]:
+    return (candle.ts, *(None if v is None else float(v) for v in candle[1:]))
 
 
 def test_stored_candles_come_back_as_stored_and_ranges_are_bounded(
