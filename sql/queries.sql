@@ -525,7 +525,7 @@ SELECT b.*, e.name AS exchange FROM candle_backfills AS b
 JOIN exchanges AS e ON e.id = b.exchange_id WHERE b.id = %(id)s
 
 -- name: claim_backfill --
--- The lane takes the oldest job of an exchange with none running, or one whose lane died.
+-- The lane takes a job whose lane died, else a keep-current one, else the oldest queued.
 UPDATE candle_backfills AS b
 SET state = 'RUNNING', started_at = coalesce(b.started_at, now()), heartbeat_at = now(),
     node = %(node)s, worker = %(worker)s
@@ -538,17 +538,18 @@ WHERE b.id = (
                AND q.heartbeat_at < now() - make_interval(secs => %(stale_after)s)))
       AND NOT EXISTS (SELECT 1 FROM harvester_nodes AS n
                     WHERE n.id = %(node)s AND (n.paused OR n.draining))
-    ORDER BY q.state DESC, q.queued_at, q.id
+    ORDER BY q.state DESC, q.trigger = 'SCHEDULE' DESC, q.queued_at, q.id
     FOR UPDATE SKIP LOCKED
     LIMIT 1
 )
 RETURNING b.*
 
 -- name: backfill_heartbeat --
--- A RUNNING backfill is alive; no row when it is not RUNNING on this worker any more.
+-- A job RUNNING on this worker is alive (no row: it is not), and whether keep-current waits.
 UPDATE candle_backfills SET heartbeat_at = now()
 WHERE id = %(id)s AND state = 'RUNNING' AND worker = %(worker)s AND node = %(node)s
-RETURNING id
+RETURNING id, EXISTS (SELECT 1 FROM candle_backfills AS k
+                      WHERE k.state = 'QUEUED' AND k.trigger = 'SCHEDULE') AS kept_waiting
 
 -- name: backfill_progress --
 -- Add a page's figures to a job and widen the range it covered.

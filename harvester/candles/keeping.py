@@ -3,7 +3,8 @@
 An exchange's ``candle_timeframes`` are kept current by a SCHEDULE backfill queued once a
 candle of that timeframe closed after the end of what was fetched (for the market that
 lags most), unless one of that timeframe is queued or running already. A timeframe never
-fetched starts with the last day (the exchange's top pairs). After a failed fetch the
+fetched starts with the last day (the exchange's top pairs). A long MANUAL backfill gives
+way to them every `SLICE_SECONDS`. After a failed fetch the
 next waits `RETRY_AFTER` (at most one candle), so a exchange that is down is not asked
 every tick.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from marketmanager.candles.timeframes import floor_ms, timeframe_ms, to_ms
 
 FIRST_FETCH = dt.timedelta(days=1)
+SLICE_SECONDS = 30.0  # a MANUAL backfill gives way to waiting keep-current fetches after this
 RETRY_AFTER = dt.timedelta(minutes=5)
 
 
@@ -55,3 +57,9 @@ def due_fetches(kept: Iterable[KeptTimeframe], now: dt.datetime) -> list[KeepCur
                 KeepCurrent(item.exchange_id, item.timeframe, list(item.symbols), item.resume_from)
             )
     return due
+
+
+def gives_way(trigger: str, kept_waiting: bool, ran_seconds: float, slice_seconds: float) -> bool:
+    """Whether a running job should go back to the queue (it resumes right after) so that
+    the keep-current fetches waiting behind it run first: a MANUAL job, past its slice."""
+    return trigger == "MANUAL" and kept_waiting and ran_seconds >= slice_seconds

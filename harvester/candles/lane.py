@@ -5,7 +5,8 @@ one at a time, so however long a backfill takes, no worker waits for it and no s
 harvest is delayed. At most one job per exchange runs at a time across every node (a
 partial unique index), and a job whose lane died (no heartbeat for MM_STALE_AFTER) is
 claimed again and resumes where its last page ended. Every tick the lane also queues the
-small fetches that keep an exchange's ``candle_timeframes`` current.
+small fetches that keep an exchange's ``candle_timeframes`` current; a long MANUAL job
+goes back to the queue between two pages to let them run first, and resumes after.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from psycopg import errors as pg_errors
 
 from harvester.candles.backfill import BackfillResult, run_backfill
 from harvester.candles.jobs import DEFAULT_TOP, queue_backfill
-from harvester.candles.keeping import KeptTimeframe, due_fetches
+from harvester.candles.keeping import SLICE_SECONDS, KeptTimeframe, due_fetches, gives_way
 from harvester.candles.source import CandleSource
 from harvester.child import should_stop, start_child
 from harvester.context import ChildContext
@@ -40,17 +41,29 @@ class JobHeartbeat(Heartbeat):
 
     def __init__(self, url: str, job: dict[str, Any], every: float) -> None:
         self.lost = threading.Event()
+        self.kept_waiting = threading.Event()  # a keep-current fetch is queued
         super().__init__(url, job["id"], every=every, on_lost=self.lost.set)
         self._params = {"id": job["id"], "node": job["node"], "worker": job["worker"]}
 
     def beat_once(self, conn: psycopg.Connection[Any]) -> bool:
-        return db.fetch_one(conn, "backfill_heartbeat", self._params) is not None
+        row = db.fetch_one(conn, "backfill_heartbeat", self._params)
+        if row is not None and row["kept_waiting"]:
+            self.kept_waiting.set()
+        else:
+            self.kept_waiting.clear()
+        return row is not None
 
 
 class BackfillLane:
-    def __init__(self, ctx: ChildContext, conn: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self,
+        ctx: ChildContext,
+        conn: psycopg.Connection[Any],
+        slice_seconds: float = SLICE_SECONDS,
+    ) -> None:
         self.ctx = ctx
         self.conn = conn
+        self.slice_seconds = slice_seconds
         self.sources: dict[str, CandleSource] = {}
         self.api_urls: dict[str, str | None] = {}
 
@@ -115,11 +128,15 @@ class BackfillLane:
             log.info("backfill.claimed", timeframe=job["timeframe"], trigger=job["trigger"])
             beat_every = max(0.2, self.ctx.settings.stale_after / 3)
             heartbeat = JobHeartbeat(self.ctx.database_url, job, beat_every)
+            started = time.monotonic()
+
+            def keep_going() -> bool:
+                if should_stop(self.ctx) or heartbeat.lost.is_set():
+                    return False
+                waiting, ran = heartbeat.kept_waiting.is_set(), time.monotonic() - started
+                return not gives_way(job["trigger"], waiting, ran, self.slice_seconds)
+
             with heartbeat:
-
-                def keep_going() -> bool:
-                    return not should_stop(self.ctx) and not heartbeat.lost.is_set()
-
                 return run_backfill(self.conn, self.source(exchange), job, keep_going=keep_going)
         finally:
             structlog.contextvars.unbind_contextvars("exchange", "job_id")

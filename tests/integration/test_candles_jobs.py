@@ -129,3 +129,17 @@ def test_a_kept_timeframe_has_one_schedule_job_whichever_lane_queues_it(
         queue_backfill(conn, binance, "1m", SINCE, ["ETH/USDT"], trigger="SCHEDULE")
     manual = queue_backfill(conn, binance, "1m", SINCE, ["ETH/USDT"])
     assert manual["trigger"] == "MANUAL"
+
+
+def test_the_heartbeat_of_a_job_tells_when_keep_current_fetches_wait(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    binance = add_exchange(conn, "binance")["id"]
+    kraken = add_exchange(conn, "kraken")["id"]
+    queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
+    job = lane(conn, db_url, "backfill").claim()
+    assert job is not None
+    heartbeat = JobHeartbeat(db_url, job, every=0.1)
+    with heartbeat:
+        queue_backfill(conn, kraken, "1h", SINCE, ["BTC/USD"], trigger="SCHEDULE")
+        assert heartbeat.kept_waiting.wait(30), "the heartbeat did not see the waiting fetch"

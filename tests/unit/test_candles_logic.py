@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from harvester.candles.keeping import KeptTimeframe, due_fetches
+from harvester.candles.keeping import KeptTimeframe, due_fetches, gives_way
 from harvester.candles.paging import plan_span, read_page
 from marketmanager.candles.aggregate import Candle, aggregate
 from marketmanager.candles.gaps import Gap, find_gaps, merge_ranges
@@ -114,6 +114,13 @@ def test_a_kept_timeframe_whose_fetch_failed_waits_before_the_next() -> None:
     assert len(due_fetches([failed], NOW + dt.timedelta(minutes=5))) == 1
     one_minute = KeptTimeframe(1, "1m", [], None, pending=False, failed_at=NOW)
     assert len(due_fetches([one_minute], NOW + dt.timedelta(minutes=1))) == 1
+
+
+def test_only_a_manual_job_past_its_slice_gives_way_to_waiting_keep_current_fetches() -> None:
+    assert gives_way("MANUAL", kept_waiting=True, ran_seconds=31, slice_seconds=30)
+    assert not gives_way("MANUAL", kept_waiting=True, ran_seconds=29, slice_seconds=30)
+    assert not gives_way("MANUAL", kept_waiting=False, ran_seconds=999, slice_seconds=30)
+    assert not gives_way("SCHEDULE", kept_waiting=True, ran_seconds=999, slice_seconds=30)
 
 
 def test_the_progress_bar_counts_markets_and_the_current_ones_range() -> None:
