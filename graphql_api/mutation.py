@@ -116,5 +116,7 @@ class Mutation:
     )
     async def backfill(self, info: Info, input: BackfillInput) -> CandleBackfill:
         await _require(info, WRITE)
-        exchange = await _existing(info, input.exchange)
+        exchange = await info.context.loaders.exchange_by_name.load(input.exchange)
+        if exchange is None:
+            raise NotFound(f"no exchange named {input.exchange!r}", field="exchange")
         return await queue_backfill(info, exchange["id"], input)

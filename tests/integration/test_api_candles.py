@@ -150,6 +150,9 @@ def test_the_backfill_mutation_queues_a_job_that_status_shows(api: Api) -> None:
     bad = {**given, "timeframe": "7m"}
     [(code, field, _)] = api.client.errors(BACKFILL, {"input": bad}, token=token)
     assert (code, field) == ("BAD_USER_INPUT", "timeframe")
+    nowhere = {**given, "exchange": "kraken"}
+    [(code, field, _)] = api.client.errors(BACKFILL, {"input": nowhere}, token=token)
+    assert (code, field) == ("NOT_FOUND", "exchange")
     future = {**given, "since": _iso(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))}
     [(code, field, _)] = api.client.errors(BACKFILL, {"input": future}, token=token)
     assert (code, field) == ("BAD_USER_INPUT", "since")
