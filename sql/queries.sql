@@ -473,9 +473,10 @@ ORDER BY 1
 LIMIT %(limit)s
 
 -- name: candle_timeframes_stored --
--- Which timeframes a market has candles of in [from_ts, to_ts).
-SELECT DISTINCT timeframe FROM market_candles
+-- How many candles of each timeframe a market has in [from_ts, to_ts).
+SELECT timeframe, count(*) AS candles FROM market_candles
 WHERE market_id = %(market_id)s AND ts >= %(from_ts)s AND ts < %(to_ts)s
+GROUP BY timeframe
 
 -- name: candle_resume_point --
 -- Where a market's fetch of a timeframe resumes: the end of the fetched range holding since.

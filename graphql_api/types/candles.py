@@ -135,6 +135,13 @@ def _range(timeframe: str, start: dt.datetime, end: dt.datetime, most: int) -> i
     return count
 
 
+def best_source(stored: dict[str, int], timeframe: str) -> str | None:
+    """The finer stored timeframe to derive `timeframe` from: the one that spans the most
+    time in the range (candles × length), the coarser on a tie (fewer rows to read)."""
+    finer = [tf for tf in finer_divisors(timeframe) if stored.get(tf)]
+    return max(finer, key=lambda tf: stored[tf] * timeframe_ms(tf), default=None)
+
+
 async def market_candles(
     info: Info, market_id: int, timeframe: str, start: dt.datetime, end: dt.datetime
 ) -> list[Candle]:
@@ -146,8 +153,8 @@ async def market_candles(
     rows = await db.fetch_all("candles_of_market", {**params, "timeframe": timeframe})
     if rows:
         return [Candle.from_row(row) for row in rows]
-    stored = {row["timeframe"] for row in await db.fetch_all("candle_timeframes_stored", params)}
-    finer = next((tf for tf in finer_divisors(timeframe) if tf in stored), None)
+    rows = await db.fetch_all("candle_timeframes_stored", params)
+    finer = best_source({row["timeframe"]: row["candles"] for row in rows}, timeframe)
     if finer is None:
         return []
     # The buckets opening in [from, to) are made of the finer candles of

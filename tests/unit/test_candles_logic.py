@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from graphql_api.types.candles import best_source
 from harvester.candles.keeping import KeptTimeframe, due_fetches, gives_way
 from harvester.candles.paging import plan_span, read_page
 from marketmanager.candles.aggregate import Candle, aggregate
@@ -121,6 +122,13 @@ def test_only_a_manual_job_past_its_slice_gives_way_to_waiting_keep_current_fetc
     assert not gives_way("MANUAL", kept_waiting=True, ran_seconds=29, slice_seconds=30)
     assert not gives_way("MANUAL", kept_waiting=False, ran_seconds=999, slice_seconds=30)
     assert not gives_way("SCHEDULE", kept_waiting=True, ran_seconds=999, slice_seconds=30)
+
+
+def test_coarse_candles_are_derived_from_the_finer_timeframe_that_spans_most() -> None:
+    assert best_source({"1m": 600, "15m": 40}, "1h") == "15m"  # 600 min < 40 × 15 min
+    assert best_source({"1m": 900, "15m": 40}, "1h") == "1m"  # the 15m ones stop early
+    assert best_source({"1m": 60, "5m": 12, "1h": 5}, "1h") == "5m"  # a tie: fewer rows
+    assert best_source({"1d": 3}, "4h") is None
 
 
 def test_the_progress_bar_counts_markets_and_the_current_ones_range() -> None:
