@@ -99,6 +99,7 @@ class Settings:
     data_dir: Path = field(default=Path("var"), metadata={"env": "MM_DATA_DIR"})
     control_socket: Path | None = field(default=None, metadata={"env": "MM_CONTROL_SOCKET"})
     pool_size: int = field(default=2, metadata={"env": "MM_POOL_SIZE"})
+    runs_per_worker: int = field(default=8, metadata={"env": "MM_RUNS_PER_WORKER"})
     tick_seconds: float = field(default=1.0, metadata={"env": "MM_TICK_SECONDS"})
     stale_after: float = field(default=30.0, metadata={"env": "MM_STALE_AFTER"})
     run_timeout: float = field(default=300.0, metadata={"env": "MM_RUN_TIMEOUT"})
@@ -163,6 +164,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "data_dir": _path,
     "control_socket": _path,
     "pool_size": _positive_int,
+    "runs_per_worker": _positive_int,
     "tick_seconds": _positive_float,
     "stale_after": _positive_float,
     "run_timeout": _positive_float,
