@@ -8,6 +8,7 @@ variable; entry points print its one line and exit 2.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -63,6 +64,13 @@ def _log_format(text: str) -> str:
     if text not in ("json", "console"):
         raise ValueError
     return text
+
+
+def mask_password(url: str) -> str:
+    """`url` with any password (in the user info, up to its last ``@``, or in a
+    ``password=`` parameter or keyword) replaced by ``***``."""
+    url = re.sub(r"(://[^:/@]+:)[^/?#]*@", r"\1***@", url)
+    return re.sub(r"(password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def _database_url(text: str) -> str:
@@ -189,4 +197,5 @@ def _parse(variable: str, raw: str, parser: Callable[[str], T]) -> T:
         return parser(raw.strip())
     except (ValueError, TypeError):
         expected = _EXPECTED[parser]
-        raise SettingsError(variable, f"expected {expected}, got {raw!r}") from None
+        shown = mask_password(raw) if parser is _database_url else raw
+        raise SettingsError(variable, f"expected {expected}, got {shown!r}") from None
