@@ -19,7 +19,9 @@ from graphql_api.errors import BadUserInput
 from marketmanager.candles.gaps import find_gaps
 from marketmanager.candles.timeframes import (
     TIMEFRAMES,
+    TimeframeError,
     ceil_ms,
+    check_since,
     finer_divisors,
     from_ms,
     timeframe_ms,
@@ -202,9 +204,10 @@ MAX_SYMBOLS = 200
 
 async def queue_backfill(info: Info, exchange_id: int, given: Any) -> CandleBackfill:
     """Queue the `backfill` mutation's job (a `BackfillInput`), or get the same one queued."""
-    since = _utc(given.since)
-    if since >= dt.datetime.now(dt.UTC):
-        raise BadUserInput("since must be in the past", field="since")
+    try:
+        since = check_since(_utc(given.since), dt.datetime.now(dt.UTC))
+    except TimeframeError as error:
+        raise BadUserInput(str(error), field="since") from None
     if not 1 <= given.top <= MAX_SYMBOLS:
         raise BadUserInput(f"top must be from 1 to {MAX_SYMBOLS}", field="top")
     if len(given.symbols) > MAX_SYMBOLS or any(not s or len(s) > 100 for s in given.symbols):

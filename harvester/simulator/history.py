@@ -6,7 +6,8 @@ wave of a few cycles plus a little per-minute noise, all a function of (seed, ex
 symbol, m): any range can be computed on its own, and the same range always gives the
 same candles. A candle opens at the price of its minute and closes at the next one's.
 Thin markets (generated bases) have minutes without trades: no candle at all, as
-exchanges serve none. Coarser timeframes are made of the 1-minute candles
+exchanges serve none; nor is there any candle before the markets were listed
+(`LISTED_MS`). Coarser timeframes are made of the 1-minute candles
 (`marketmanager.candles.aggregate`), so a 1h candle is exactly its sixty minutes.
 """
 
@@ -25,6 +26,7 @@ WAVES = ((1440.0, 0.012), (10_513.0, 0.03), (197.0, 0.004), (41.0, 0.0015))
 NOISE = 0.0006  # per-minute log-price noise
 WICK = 0.0008  # how far highs and lows reach beyond open and close, at most
 THIN_EMPTY_RATE = 0.04  # share of minutes without trades in a thin market
+LISTED_MS = 1_577_836_800_000  # 2020-01-01 UTC: every market trades from then on
 
 _MASK = (1 << 64) - 1
 
@@ -71,7 +73,7 @@ class MarketHistory:
 
     def minute_candle(self, minute: int) -> Candle | None:
         """The candle opening at minute `minute` since the epoch; None: no trades."""
-        if not self.traded(minute):
+        if minute * MINUTE_MS < LISTED_MS or not self.traded(minute):
             return None
         open_, close = self._ticks(minute), self._ticks(minute + 1)
         high = math.ceil(max(open_, close) * (1 + WICK * _unit(self._key, minute, 3)))
@@ -93,7 +95,7 @@ class MarketHistory:
     ) -> list[Candle]:
         """The candles of `timeframe` opening in [start_ms, end_ms), oldest first. With
         `now_ms`, the candle still open then is made of the minutes up to now only."""
-        first = ceil_ms(start_ms, timeframe) // MINUTE_MS
+        first = ceil_ms(max(start_ms, LISTED_MS), timeframe) // MINUTE_MS
         last = ceil_ms(end_ms, timeframe) // MINUTE_MS
         if now_ms is not None:
             last = min(last, now_ms // MINUTE_MS + 1)

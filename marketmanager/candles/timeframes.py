@@ -23,6 +23,9 @@ TIMEFRAME_MS: dict[str, int] = {
 
 TIMEFRAMES: tuple[str, ...] = tuple(TIMEFRAME_MS)
 
+EARLIEST = dt.datetime(2010, 1, 1, tzinfo=dt.UTC)
+"""No exchange has candles older than this: an earlier `since` is a mistake."""
+
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNIT = {
     "m": dt.timedelta(minutes=1),
@@ -92,6 +95,13 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    return check_since(moment, now, f"--since {text!r}")
+
+
+def check_since(moment: dt.datetime, now: dt.datetime, what: str = "since") -> dt.datetime:
+    """`moment` if it is in the past and not before `EARLIEST`."""
     if moment >= now:
-        raise TimeframeError(f"--since {text!r} is not in the past")
+        raise TimeframeError(f"{what} is not in the past")
+    if moment < EARLIEST:
+        raise TimeframeError(f"{what} is before {EARLIEST:%Y-%m-%d}: no exchange has candles then")
     return moment

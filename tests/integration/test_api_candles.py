@@ -156,6 +156,9 @@ def test_the_backfill_mutation_queues_a_job_that_status_shows(api: Api) -> None:
     future = {**given, "since": _iso(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))}
     [(code, field, _)] = api.client.errors(BACKFILL, {"input": future}, token=token)
     assert (code, field) == ("BAD_USER_INPUT", "since")
+    ancient = {**given, "since": "0001-01-01T00:00:00+00:00"}
+    [(code, field, message)] = api.client.errors(BACKFILL, {"input": ancient}, token=token)
+    assert (code, field) == ("BAD_USER_INPUT", "since") and "no exchange has candles" in message
 
 
 def test_candle_timeframes_are_set_on_the_exchange(api: Api) -> None:

@@ -44,7 +44,12 @@ def test_since_takes_durations_and_dates() -> None:
     assert parse_since("30d", NOW) == NOW - dt.timedelta(days=30)
     assert parse_since("90m", NOW) == NOW - dt.timedelta(minutes=90)
     assert parse_since("2025-01-01", NOW) == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    for bad, message in [("0d", "positive"), ("soon", "give a duration"), ("2030-01-01", "past")]:
+    for bad, message in [
+        ("0d", "positive"),
+        ("soon", "give a duration"),
+        ("2030-01-01", "not in the past"),
+        ("2009-12-31", "no exchange has candles then"),
+    ]:
         with pytest.raises(TimeframeError, match=message):
             parse_since(bad, NOW)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from harvester.simulator.history import MarketHistory
+from harvester.simulator.history import LISTED_MS, MarketHistory
 from harvester.simulator.model import ExchangeModel
 from harvester.simulator.universe import REFERENCE_USD, generate_universe
 from harvester.simulator.wire.klines import klines
@@ -73,3 +73,12 @@ def test_kraken_ohlc_serves_only_its_last_720_candles_after_since() -> None:
     ]
     bad = ohlc(kraken, {"pair": "XBTUSDT", "interval": "2"}, NOW)
     assert bad.body == {"error": ["EGeneral:Invalid arguments:interval"]}
+
+
+def test_nothing_trades_before_the_listing_and_klines_start_there() -> None:
+    binance = model("binance")
+    history = MarketHistory(binance.universe, binance.markets[0])
+    assert history.candles("1h", LISTED_MS - 48 * 60 * M, LISTED_MS) == []
+    query = {"symbol": "BTCUSDT", "interval": "1d", "startTime": "0", "limit": "3"}
+    page = klines(binance, query, NOW)
+    assert isinstance(page.body, list) and page.body[0][0] == LISTED_MS

@@ -4,7 +4,8 @@
 1,000. With ``startTime`` the klines opening at or after it come oldest first; with only
 ``endTime`` the last ``limit`` ones opening at or before it; with neither, the most recent
 ``limit``. The newest kline is the one still open at the server time. Minutes without
-trades have no kline (`harvester.simulator.history`).
+trades have no kline, nor is there any before the markets' listing, 2020-01-01
+(`harvester.simulator.history`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from harvester.simulator.history import MarketHistory
+from harvester.simulator.history import LISTED_MS, MarketHistory
 from harvester.simulator.model import ExchangeModel
 from harvester.simulator.wire.base import Reply
 from marketmanager.candles.aggregate import Candle
@@ -91,7 +92,7 @@ def klines(model: ExchangeModel, query: Mapping[str, str], now_ms: int) -> Reply
         candles = found[-limit:]
     else:
         candles = []
-        window_start = start
+        window_start = max(start, floor_ms(LISTED_MS, interval))
         while len(candles) < limit and window_start <= last:
             window_end = min(window_start + limit * step, last + step)
             candles += history.candles(interval, window_start, window_end, now_ms)
