@@ -73,6 +73,9 @@ def test_kraken_ohlc_serves_only_its_last_720_candles_after_since() -> None:
     ]
     bad = ohlc(kraken, {"pair": "XBTUSDT", "interval": "2"}, NOW)
     assert bad.body == {"error": ["EGeneral:Invalid arguments:interval"]}
+    for since in ("inf", "nan", "soon"):
+        odd = ohlc(kraken, {"pair": "XBTUSDT", "since": since}, NOW)
+        assert odd.body == {"error": ["EGeneral:Invalid arguments"]}
 
 
 def test_nothing_trades_before_the_listing_and_klines_start_there() -> None:

@@ -56,7 +56,7 @@ def ohlc(model: ExchangeModel, query: Mapping[str, str], now_ms: int) -> Reply:
     try:
         timeframe = INTERVALS.get(int(query.get("interval", "1")))
         since = int(float(query["since"])) * 1000 if "since" in query else None
-    except ValueError:
+    except (ValueError, OverflowError):
         return _error("EGeneral:Invalid arguments")
     if timeframe is None:
         return _error("EGeneral:Invalid arguments:interval")
