@@ -9,6 +9,8 @@ claimed by that one worker and finished. Then the lock goes, and the backfill fi
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from harvester.candles.jobs import get_backfill, queue_backfill
 from harvester.simulator.server import SimulatorServer
 from marketmanager import db
 from tests.support.daemon import Conn, Harvester, add_exchange, runs_of
-from tests.support.processes import wait_for
+from tests.support.processes import BIN, REPO, wait_for
 
 TICKER_RUNS_DURING_BACKFILL = 3
 
@@ -64,3 +66,32 @@ def test_scheduled_ticker_runs_keep_going_while_a_backfill_runs(
     assert done["state"] == "SUCCEEDED", done["error"]
     assert done["candles_stored"] >= 6 * 60 - 1
     assert all(run["finished_at"] < done["finished_at"] for run in during)
+
+
+def test_the_backfill_command_hands_its_job_to_a_running_harvester(
+    conn: Conn, db_url: str, sim: SimulatorServer, tmp_path: Path
+) -> None:
+    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    with Harvester(db_url, tmp_path) as node:
+        node.wait_ready()
+        done = subprocess.run(
+            [
+                str(BIN / "marketmanager"),
+                "backfill",
+                "binance",
+                "BTC/USDT",
+                "-t",
+                "1h",
+                "-s",
+                "90d",
+            ],
+            env=node.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "candles stored for 1 market(s)" in done.stdout
+    job = conn.execute("SELECT * FROM candle_backfills").fetchone()
+    assert job is not None and job["worker"] == "backfill" and job["node"] != socket.gethostname()
