@@ -12,8 +12,10 @@ goes back to the queue between two pages to let them run first, and resumes afte
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -24,11 +26,12 @@ from harvester.candles.backfill import BackfillResult, run_backfill
 from harvester.candles.jobs import DEFAULT_TOP, queue_backfill
 from harvester.candles.keeping import SLICE_SECONDS, KeptTimeframe, due_fetches, gives_way
 from harvester.candles.source import CandleSource
-from harvester.child import should_stop, start_child
+from harvester.child import run_connected, should_stop, start_child
 from harvester.context import ChildContext
 from harvester.exchanges import ExchangeAdapter
 from harvester.runs import Heartbeat
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection
 
 log = structlog.get_logger()
 
@@ -58,12 +61,13 @@ class BackfillLane:
     def __init__(
         self,
         ctx: ChildContext,
-        conn: psycopg.Connection[Any],
+        conn: psycopg.Connection[Any] | None,
         slice_seconds: float = SLICE_SECONDS,
     ) -> None:
         self.ctx = ctx
-        self.conn = conn
+        self.conn: Any = conn  # set by `on` in the child process
         self.slice_seconds = slice_seconds
+        self._kept_at = -math.inf
         self.sources: dict[str, CandleSource] = {}
         self.api_urls: dict[str, str | None] = {}
 
@@ -141,6 +145,18 @@ class BackfillLane:
         finally:
             structlog.contextvars.unbind_contextvars("exchange", "job_id")
 
+    def on(self, conn: psycopg.Connection[Any]) -> Callable[[], bool]:
+        """The lane's tick on `conn` (a new one after the database came back)."""
+        self.conn = conn
+        return self.tick
+
+    def tick(self) -> bool:
+        """Keep timeframes current (once a tick), then run one job; whether one ran."""
+        if time.monotonic() - self._kept_at >= self.ctx.settings.tick_seconds:
+            self.keep_current()
+            self._kept_at = time.monotonic()
+        return self.step() is not None
+
     def close(self) -> None:
         for source in self.sources.values():
             source.close()
@@ -148,15 +164,11 @@ class BackfillLane:
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    with db.connect(ctx.database_url, autocommit=True) as conn:
-        lane = BackfillLane(ctx, conn)
-        try:
-            kept_at = 0.0
-            while not should_stop(ctx):
-                if time.monotonic() - kept_at >= ctx.settings.tick_seconds:
-                    lane.keep_current()
-                    kept_at = time.monotonic()
-                if lane.step() is None:
-                    ctx.stop.wait(IDLE_WAIT)
-        finally:
-            lane.close()
+    lane = BackfillLane(ctx, None)
+    try:
+        # Through a database restart: wait for it, then go on with a new connection (a job
+        # cut off meanwhile stops beating and is taken up again after MM_STALE_AFTER).
+        with LongLivedConnection(ctx.database_url) as database:
+            run_connected(ctx, database, lane.on, lambda ran: 0.0 if ran else IDLE_WAIT)
+    finally:
+        lane.close()
