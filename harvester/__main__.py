@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 
 from harvester import control, node, poller, scheduler, worker
+from harvester.candles import lane
 from harvester.context import ChildContext
 from harvester.tree import Child, ProcessTree
 from harvester.tree_state import ChildSlots
@@ -26,6 +27,7 @@ def build_children(settings: Settings) -> list[Child]:
         Child("main", scheduler.run),
         Child("poller", poller.run),
         Child("control", control.run),
+        Child("backfill", lane.run),  # candle backfills: a lane apart from the workers
     ]
     children += [Child(f"worker-{n}", worker.run) for n in range(1, settings.pool_size + 1)]
     return children
