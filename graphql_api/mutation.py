@@ -12,8 +12,9 @@ from graphql_api import validation
 from graphql_api.auth import ADMIN, WRITE, require_scope
 from graphql_api.context import Info
 from graphql_api.errors import Conflict, NotFound
+from graphql_api.types.candles import CandleBackfill, candle_timeframes, queue_backfill
 from graphql_api.types.exchange import Exchange
-from graphql_api.types.inputs import CreateExchangeInput, UpdateExchangeInput
+from graphql_api.types.inputs import BackfillInput, CreateExchangeInput, UpdateExchangeInput
 from graphql_api.types.run import HarvestRun
 
 RUN_EXCHANGE_ATTEMPTS = 3
@@ -76,6 +77,7 @@ class Mutation:
             ),
             "url": lambda v: validation.web_url(v, "url"),
             "logo": lambda v: validation.web_url(v, "logo"),
+            "candle_timeframes": candle_timeframes,
         }
         params: dict[str, Any] = {"name": name}
         for key, check in checks.items():
@@ -108,3 +110,13 @@ class Mutation:
             if row is not None:
                 return HarvestRun.from_row(row)
         raise RuntimeError(f"runExchange({name!r}) lost the race {RUN_EXCHANGE_ATTEMPTS} times")
+
+    @strawberry.mutation(
+        description="Queue a candle backfill for the harvester's backfill lane (write)."
+    )
+    async def backfill(self, info: Info, input: BackfillInput) -> CandleBackfill:
+        await _require(info, WRITE)
+        exchange = await info.context.loaders.exchange_by_name.load(input.exchange)
+        if exchange is None:
+            raise NotFound(f"no exchange named {input.exchange!r}", field="exchange")
+        return await queue_backfill(info, exchange["id"], input)

@@ -10,8 +10,9 @@ import strawberry
 from graphql_api.context import Info
 from graphql_api.errors import NotFound
 from graphql_api.paging import pages
-from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE, check_first
 from graphql_api.paging.listings import EXCHANGES, MARKETS, RUNS
+from graphql_api.types.candles import CandleBackfill
 from graphql_api.types.enums import ExchangeOrder, MarketOrder, RunState
 from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFilter
 from graphql_api.types.market import PROJECTION, Market, MarketConnection
@@ -116,6 +117,7 @@ class Query:
         nodes = await db.fetch_all("api_nodes", stale_after)
         depth = await db.fetch_one("queue_depth")
         active = await db.fetch_all("api_active_runs", stale_after)
+        backfills = await db.fetch_all("api_active_backfills")
         assert depth is not None
         return HarvesterStatus(
             nodes=[HarvesterNode.from_row(row) for row in nodes],
@@ -123,7 +125,17 @@ class Query:
             queue_due=depth["due"],
             running=[HarvestRun.from_row(row) for row in active],
             stale=[HarvestRun.from_row(row) for row in active if row["stale"]],
+            backfills=[CandleBackfill.from_row(row) for row in backfills],
         )
+
+    @strawberry.field(description="Candle backfill jobs, newest first; `exchange` must exist.")
+    async def backfills(
+        self, info: Info, exchange: str | None = None, first: int = DEFAULT_PAGE_SIZE
+    ) -> list[CandleBackfill]:
+        await exchange_id(info, exchange)
+        params = {"exchange": exchange, "limit": check_first(first)}
+        rows = await info.context.db.fetch_all("list_backfills", params)
+        return [CandleBackfill.from_row(row) for row in rows]
 
     @strawberry.field(description="Every exchange id that ccxt knows, sorted.")
     async def supported_exchanges(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 
 from harvester import node, worker
+from harvester.candles import lane
 from harvester.context import ChildContext
 from harvester.control import server as control
 from harvester.poller import process as poller
@@ -29,6 +30,7 @@ def build_children(settings: Settings) -> list[Child]:
         Child("scheduler", scheduler.run),
         Child("poller", poller.run),
         Child("control", control.run),
+        Child("backfill", lane.run),  # candle backfills: a lane apart from the workers
     ]
     children += [Child(f"worker-{n}", worker.run) for n in range(1, settings.pool_size + 1)]
     return children

@@ -350,6 +350,8 @@ UPDATE exchanges SET
     logo = CASE WHEN %(set_logo)s THEN %(logo)s ELSE logo END,
     interval_seconds = CASE WHEN %(set_interval_seconds)s THEN %(interval_seconds)s
                             ELSE interval_seconds END,
+    candle_timeframes = CASE WHEN %(set_candle_timeframes)s THEN %(candle_timeframes)s::text[]
+                             ELSE candle_timeframes END,
     updated_at = now()
 WHERE name = %(name)s
 RETURNING *
@@ -438,3 +440,260 @@ SELECT count(*) AS n FROM {source} WHERE {where}
 SELECT {parent} AS parent_id, count(*) AS n FROM {source}
 WHERE {parent} = ANY(%(parent_ids)s::bigint[]) AND {where}
 GROUP BY 1
+-- name: ensure_candle_partitions --
+-- Create the market_candles month partitions from first_month to last_month.
+SELECT ensure_market_candles_partitions(%(first_month)s::date, %(last_month)s::date) AS created
+
+-- name: candle_page_commit_async --
+-- A page's transaction need not wait for the WAL flush (a crash loses whole pages: refetched).
+SET LOCAL synchronous_commit = off
+
+-- name: candle_create_staging --
+-- The temporary table candle pages are copied into (open times in ms), emptied at commit.
+CREATE TEMPORARY TABLE IF NOT EXISTS candle_staging (
+    ts_ms        bigint NOT NULL,
+    open         numeric NOT NULL,
+    high         numeric NOT NULL,
+    low          numeric NOT NULL,
+    close        numeric NOT NULL,
+    base_volume  numeric NOT NULL,
+    quote_volume numeric
+) ON COMMIT DELETE ROWS
+
+-- name: candle_copy_staging --
+-- COPY statement (text) filling candle_staging, columns in Candle order.
+COPY candle_staging (ts_ms, open, high, low, close, base_volume, quote_volume) FROM STDIN
+
+-- name: candle_upsert --
+-- Upsert the staged candles of one market and timeframe; one already right is not touched.
+INSERT INTO market_candles AS c (market_id, timeframe, ts, open, high, low, close, base_volume,
+                                 quote_volume)
+SELECT %(market_id)s, %(timeframe)s, to_timestamp(ts_ms / 1000.0), open, high, low, close,
+       base_volume, quote_volume
+FROM candle_staging
+ON CONFLICT (market_id, timeframe, ts) DO UPDATE
+SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+    base_volume = EXCLUDED.base_volume, quote_volume = EXCLUDED.quote_volume
+WHERE (c.open, c.high, c.low, c.close, c.base_volume, c.quote_volume)
+      IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
+                        EXCLUDED.base_volume, EXCLUDED.quote_volume)
+
+-- name: candle_extend_coverage --
+-- Record [from_ts, to_ts) of a market's timeframe as fetched, widening a range it touches.
+WITH widened AS (
+    UPDATE candle_coverage
+    SET from_ts = least(from_ts, %(from_ts)s), to_ts = greatest(to_ts, %(to_ts)s)
+    WHERE ctid = (SELECT ctid FROM candle_coverage
+                  WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+                    AND from_ts <= %(to_ts)s AND to_ts >= %(from_ts)s
+                  LIMIT 1)
+    RETURNING 1
+)
+INSERT INTO candle_coverage (market_id, timeframe, from_ts, to_ts)
+SELECT %(market_id)s, %(timeframe)s, %(from_ts)s, %(to_ts)s
+WHERE NOT EXISTS (SELECT 1 FROM widened)
+
+-- name: candle_coverage_of_market --
+-- The fetched ranges of a market's timeframe that touch [from_ts, to_ts).
+SELECT from_ts, to_ts FROM candle_coverage
+WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+  AND from_ts < %(to_ts)s AND to_ts > %(from_ts)s
+ORDER BY from_ts
+
+-- name: candle_times --
+-- The open times of a market's stored candles of one timeframe in [from_ts, to_ts).
+SELECT ts FROM market_candles
+WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+  AND ts >= %(from_ts)s AND ts < %(to_ts)s
+ORDER BY ts
+
+-- name: candles_of_market --
+-- A market's stored candles of one timeframe in [from_ts, to_ts), oldest first.
+SELECT ts, open, high, low, close, base_volume, quote_volume FROM market_candles
+WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+  AND ts >= %(from_ts)s AND ts < %(to_ts)s
+ORDER BY ts
+LIMIT %(limit)s
+
+-- name: candles_derived --
+-- Candles of a coarser timeframe (bucket) made of a market's stored finer ones, oldest first.
+SELECT date_bin(%(bucket)s::interval, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS ts,
+       (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
+       (array_agg(close ORDER BY ts DESC))[1] AS close, sum(base_volume) AS base_volume,
+       CASE WHEN count(quote_volume) = count(*) THEN sum(quote_volume) END AS quote_volume
+FROM market_candles
+WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+  AND ts >= %(from_ts)s AND ts < %(to_ts)s
+GROUP BY 1
+ORDER BY 1
+LIMIT %(limit)s
+
+-- name: candle_timeframes_stored --
+-- How many candles of each timeframe a market has in [from_ts, to_ts).
+SELECT timeframe, count(*) AS candles FROM market_candles
+WHERE market_id = %(market_id)s AND ts >= %(from_ts)s AND ts < %(to_ts)s
+GROUP BY timeframe
+
+-- name: candle_resume_point --
+-- Where a market's fetch of a timeframe resumes: the end of the fetched range holding since.
+SELECT max(to_ts) AS resume_at FROM candle_coverage
+WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+  AND from_ts <= %(since)s AND to_ts > %(since)s
+
+-- name: market_ids_by_symbol --
+-- The ids of an exchange's markets by symbol (those given).
+SELECT id, symbol FROM markets
+WHERE exchange_id = %(exchange_id)s AND symbol = ANY(%(symbols)s::text[])
+
+-- name: insert_market_stub --
+-- A market known from the exchange's listing before any ticker harvest saw it.
+INSERT INTO markets (exchange_id, symbol, base, quote, type, active)
+VALUES (%(exchange_id)s, %(symbol)s, %(base)s, %(quote)s, %(type)s, true)
+ON CONFLICT (exchange_id, symbol) DO UPDATE SET symbol = EXCLUDED.symbol
+RETURNING id, symbol
+
+-- name: top_markets --
+-- An exchange's active markets with the largest USD volume.
+SELECT symbol FROM markets
+WHERE exchange_id = %(exchange_id)s AND active AND volume_usd IS NOT NULL
+ORDER BY volume_usd DESC, id
+LIMIT %(top)s
+
+-- name: queue_backfill --
+-- Queue a backfill, or return the same one (exchange, timeframe, symbols) already queued.
+WITH queued AS (
+    SELECT * FROM candle_backfills
+    WHERE exchange_id = %(exchange_id)s AND timeframe = %(timeframe)s
+      AND symbols = %(symbols)s::text[] AND state = 'QUEUED'
+    ORDER BY id LIMIT 1
+), inserted AS (
+    INSERT INTO candle_backfills (exchange_id, symbols, top, timeframe, since, trigger)
+    SELECT %(exchange_id)s, %(symbols)s::text[], %(top)s, %(timeframe)s, %(since)s, %(trigger)s
+    WHERE NOT EXISTS (SELECT 1 FROM queued)
+    RETURNING *
+)
+SELECT * FROM inserted
+UNION ALL
+SELECT * FROM queued
+
+-- name: backfill_by_id --
+-- One backfill job.
+SELECT b.*, e.name AS exchange FROM candle_backfills AS b
+JOIN exchanges AS e ON e.id = b.exchange_id WHERE b.id = %(id)s
+
+-- name: claim_backfill --
+-- The lane takes a job whose lane died, else a keep-current one, else the oldest queued.
+UPDATE candle_backfills AS b
+SET state = 'RUNNING', started_at = coalesce(b.started_at, now()), heartbeat_at = now(),
+    node = %(node)s, worker = %(worker)s
+WHERE b.id = (
+    SELECT q.id FROM candle_backfills AS q
+    WHERE ((q.state = 'QUEUED'
+            AND NOT EXISTS (SELECT 1 FROM candle_backfills AS r
+                            WHERE r.exchange_id = q.exchange_id AND r.state = 'RUNNING'))
+           OR (q.state = 'RUNNING'
+               AND q.heartbeat_at < now() - make_interval(secs => %(stale_after)s)))
+      AND NOT EXISTS (SELECT 1 FROM harvester_nodes AS n
+                    WHERE n.id = %(node)s AND (n.paused OR n.draining))
+    ORDER BY q.state DESC, q.trigger = 'SCHEDULE' DESC, q.queued_at, q.id
+    FOR UPDATE SKIP LOCKED
+    LIMIT 1
+)
+RETURNING b.*
+
+-- name: backfill_heartbeat --
+-- A job RUNNING on this worker is alive (no row: it is not), and whether keep-current waits.
+UPDATE candle_backfills SET heartbeat_at = now()
+WHERE id = %(id)s AND state = 'RUNNING' AND worker = %(worker)s AND node = %(node)s
+RETURNING id, EXISTS (SELECT 1 FROM candle_backfills AS k
+                      WHERE k.state = 'QUEUED' AND k.trigger = 'SCHEDULE') AS kept_waiting
+
+-- name: backfill_progress --
+-- Add a page's figures to a job and widen the range it covered.
+UPDATE candle_backfills
+SET requests = requests + %(requests)s, candles_stored = candles_stored + %(candles)s,
+    no_trade_gaps = no_trade_gaps + %(gaps)s,
+    covered_from = least(covered_from, %(from_ts)s), covered_to = greatest(covered_to, %(to_ts)s),
+    unavailable_before = coalesce(%(unavailable_before)s, unavailable_before),
+    cursor_at = %(to_ts)s, heartbeat_at = now()
+WHERE id = %(id)s
+
+-- name: backfill_markets --
+-- How many markets a job has, how many are done, and up to when it fetches.
+UPDATE candle_backfills
+SET markets_total = %(total)s, markets_done = %(done)s, until_ts = %(until_ts)s,
+    heartbeat_at = now()
+WHERE id = %(id)s
+
+-- name: finish_backfill --
+-- A job RUNNING on this worker ends SUCCEEDED or FAILED (error: one line).
+UPDATE candle_backfills
+SET state = %(state)s, finished_at = clock_timestamp(), error = %(error)s
+WHERE id = %(id)s AND state = 'RUNNING' AND node = %(node)s AND worker = %(worker)s
+RETURNING *
+
+-- name: claim_backfill_by_id --
+-- `marketmanager backfill` runs its own QUEUED job in the foreground when no node is alive.
+UPDATE candle_backfills AS b
+SET state = 'RUNNING', started_at = now(), heartbeat_at = now(), node = %(node)s,
+    worker = %(worker)s
+WHERE b.id = %(id)s AND b.state = 'QUEUED'
+RETURNING b.*
+
+-- name: live_nodes --
+-- How many harvester nodes are alive (a recent heartbeat, not stopped).
+SELECT count(*) AS alive FROM harvester_nodes
+WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => %(stale_after)s)
+
+-- name: requeue_backfill --
+-- A job its worker gives up (the node stops) goes back to the queue, progress kept.
+UPDATE candle_backfills
+SET state = 'QUEUED', node = NULL, worker = NULL, heartbeat_at = NULL
+WHERE id = %(id)s AND state = 'RUNNING' AND node = %(node)s AND worker = %(worker)s
+
+-- name: list_backfills --
+-- Backfill jobs, newest first, of one exchange or all.
+SELECT b.*, e.name AS exchange FROM candle_backfills AS b
+JOIN exchanges AS e ON e.id = b.exchange_id
+WHERE %(exchange)s::text IS NULL OR e.name = %(exchange)s
+ORDER BY b.id DESC
+LIMIT %(limit)s
+
+-- name: keep_current_due --
+-- Per kept timeframe: markets fetched, the earliest end of their ranges, a job pending.
+SELECT e.id AS exchange_id, tf.timeframe,
+       coalesce(array_agg(m.symbol ORDER BY m.symbol) FILTER (WHERE m.symbol IS NOT NULL),
+                '{}') AS symbols,
+       min(ends.to_ts) AS resume_from,
+       EXISTS (SELECT 1 FROM candle_backfills AS b
+               WHERE b.exchange_id = e.id AND b.timeframe = tf.timeframe
+                 AND b.state IN ('QUEUED', 'RUNNING')) AS pending,
+       (SELECT max(b.finished_at) FROM candle_backfills AS b
+        WHERE b.exchange_id = e.id AND b.timeframe = tf.timeframe AND b.trigger = 'SCHEDULE'
+          AND b.state = 'FAILED') AS failed_at
+FROM exchanges AS e
+CROSS JOIN LATERAL unnest(e.candle_timeframes) AS tf (timeframe)
+LEFT JOIN LATERAL (SELECT c.market_id, max(c.to_ts) AS to_ts FROM candle_coverage AS c
+                   JOIN markets AS mk ON mk.id = c.market_id
+                   WHERE mk.exchange_id = e.id AND c.timeframe = tf.timeframe
+                   GROUP BY c.market_id) AS ends ON true
+LEFT JOIN markets AS m ON m.id = ends.market_id
+WHERE e.enabled
+GROUP BY e.id, tf.timeframe
+
+-- name: api_active_backfills --
+-- Candle backfills QUEUED or RUNNING, oldest first.
+SELECT b.*, e.name AS exchange FROM candle_backfills AS b
+JOIN exchanges AS e ON e.id = b.exchange_id
+WHERE b.state IN ('QUEUED', 'RUNNING')
+ORDER BY b.id
+
+-- name: keep_candles_current --
+-- Add a timeframe to an exchange's candle_timeframes (kept current by the backfill lane).
+UPDATE exchanges
+SET candle_timeframes = ARRAY(
+        SELECT t.tf FROM unnest(ARRAY['1m', '5m', '15m', '1h', '4h', '1d']) WITH ORDINALITY AS t (tf, n)
+        WHERE t.tf = ANY(candle_timeframes) OR t.tf = %(timeframe)s ORDER BY t.n),
+    updated_at = now()
+WHERE id = %(exchange_id)s
+RETURNING candle_timeframes

@@ -61,6 +61,9 @@ class Exchange:
         description="Markets of the last successful run whose volume had no USD price."
     )
     interval_seconds: int
+    candle_timeframes: list[str] = strawberry.field(
+        description="Timeframes whose candles are kept current (a fetch after each closes)."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     last_update_at: dt.datetime | None = strawberry.field(
@@ -83,6 +86,7 @@ class Exchange:
             top_pair_volume_usd=number(row["top_pair_volume_usd"]),
             unpriced_markets=row["unpriced_markets"],
             interval_seconds=row["interval_seconds"],
+            candle_timeframes=row["candle_timeframes"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             last_update_at=row["last_update_at"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 DEFAULT_INTERVAL_SECONDS = 60
@@ -28,3 +30,17 @@ class UpdateExchangeInput:
     api_url: str | None = strawberry.field(default=strawberry.UNSET, description="Admin scope.")
     url: str | None = strawberry.UNSET
     logo: str | None = strawberry.UNSET
+    candle_timeframes: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Keep these candle timeframes current; [] stops."
+    )
+
+
+@strawberry.input(description="What to backfill: candles of one timeframe since a time.")
+class BackfillInput:
+    exchange: str
+    timeframe: str = strawberry.field(description="1m, 5m, 15m, 1h, 4h or 1d.")
+    since: dt.datetime
+    symbols: list[str] = strawberry.field(
+        default_factory=list, description="Default: the exchange's top pairs by USD volume."
+    )
+    top: int = strawberry.field(default=10, description="How many top pairs, without symbols.")

@@ -10,6 +10,7 @@ import strawberry
 from graphql_api import quality
 from graphql_api.context import Info
 from graphql_api.projection import Projection, plain_columns
+from graphql_api.types.candles import Candle, CandleGap, market_candle_gaps, market_candles
 from graphql_api.types.connection import Connection
 
 if TYPE_CHECKING:
@@ -89,6 +90,35 @@ class Market:
             stale_hours=info.context.settings.stale_market_hours,
         )
 
+    @strawberry.field(
+        description=(
+            "OHLCV candles opening in [from, to), oldest first, at most 5,000. A timeframe "
+            "that is not stored is derived from a finer stored one (1h from 1m …)."
+        )
+    )
+    async def candles(
+        self,
+        info: Info,
+        timeframe: str,
+        from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        to: dt.datetime,
+    ) -> list[Candle]:
+        return await market_candles(info, int(self.id), timeframe, from_, to)
+
+    @strawberry.field(
+        description=(
+            "Missing candles of a stored timeframe in [from, to): no trades, or never fetched."
+        )
+    )
+    async def candle_gaps(
+        self,
+        info: Info,
+        timeframe: str,
+        from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        to: dt.datetime,
+    ) -> list[CandleGap]:
+        return await market_candle_gaps(info, int(self.id), timeframe, from_, to)
+
 
 # The columns behind each field, so that a page loads only those of the fields asked for
 # (`graphql_api.projection`); a field missing here makes pages load every column.
@@ -100,6 +130,8 @@ PROJECTION = Projection(
         spreadPct=("ask", "bid"),
         anomalous=("ask", "bid", "last"),
         stale=("active", "updated_at"),
+        candles=(),
+        candleGaps=(),
     ),
 )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from graphql_api.types.candles import CandleBackfill
 from graphql_api.types.run import HarvestRun
 
 
@@ -78,4 +79,7 @@ class HarvesterStatus:
     running: list[HarvestRun] = strawberry.field(description="RUNNING runs, newest first.")
     stale: list[HarvestRun] = strawberry.field(
         description="RUNNING runs whose heartbeat is older than MM_STALE_AFTER."
+    )
+    backfills: list[CandleBackfill] = strawberry.field(
+        description="Candle backfills QUEUED or RUNNING (the harvester's backfill lane)."
     )

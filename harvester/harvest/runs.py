@@ -164,11 +164,15 @@ class Heartbeat:
         self._stop.set()
         self._thread.join()
 
+    def beat_once(self, conn: psycopg.Connection[Any]) -> bool:
+        """One beat; False when the work is no longer ours (a candle job's lane overrides it)."""
+        return heartbeat(conn, self._run_id)
+
     def _beat(self) -> None:
         with LongLivedConnection(self._url) as database:
             while not self._stop.wait(self._every):
                 try:
-                    alive = database.run(lambda conn: heartbeat(conn, self._run_id))
+                    alive = database.run(self.beat_once)
                 except (psycopg.Error, db.DatabaseUnavailable) as error:
                     if connection_lost(error):
                         continue  # the database is away: beat again when it is back

@@ -8,10 +8,20 @@ server time; they never do I/O, so tests can call them directly.
 
 from __future__ import annotations
 
-from simulator.wire import binance, kraken
+from dataclasses import replace
+
+from simulator.wire import binance, klines, kraken, ohlc
 from simulator.wire.base import JSON, Endpoint, Render, Reply, WireFormat
 
-WIRE_FORMATS: dict[str, WireFormat] = {wire.exchange: wire for wire in (binance.WIRE, kraken.WIRE)}
+CANDLE_ENDPOINTS: dict[str, dict[str, Endpoint]] = {
+    "binance": {"/api/v3/klines": Endpoint(klines.klines)},
+    "kraken": {"/0/public/OHLC": Endpoint(ohlc.ohlc)},
+}
+
+WIRE_FORMATS: dict[str, WireFormat] = {
+    wire.exchange: replace(wire, endpoints={**wire.endpoints, **CANDLE_ENDPOINTS[wire.exchange]})
+    for wire in (binance.WIRE, kraken.WIRE)
+}
 """Every simulated exchange, by ccxt id."""
 
 EXCHANGES: tuple[str, ...] = tuple(WIRE_FORMATS)

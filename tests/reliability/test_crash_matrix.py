@@ -157,7 +157,7 @@ def test_every_role_killed_with_sigkill_comes_back_and_the_runs_stay_sound(
 ) -> None:
     _kill_a_worker_mid_write(conn, db_url, tree)
 
-    for name in ("scheduler", "poller", "control"):
+    for name in ("scheduler", "poller", "control", "backfill"):
         old = _child_pid(tree, name)
         assert old is not None
         _came_back(conn, name, lambda name=name: _child_pid(tree, name), old, _kill(old))

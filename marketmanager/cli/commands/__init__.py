@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "ctl": "talk to this host's harvester over its socket",
     "exchanges": "add, list or remove harvested exchanges",
     "harvest": "harvest one exchange now, in the foreground",
+    "backfill": "fetch past candles (OHLCV) of an exchange's markets, with a progress bar",
     "simulate": "serve simulated exchanges (binance, kraken) on loopback, with injectable faults",
     "token": "create, list or revoke API tokens",
 }

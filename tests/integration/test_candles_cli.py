@@ -1,0 +1,79 @@
+"""`marketmanager backfill`: a real process against the simulator, and bad input."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from simulator.server import SimulatorServer, running_simulator
+from tests.support.processes import BIN, REPO, child_env
+from tests.support.rows import add_exchange
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SimulatorServer]:
+    with running_simulator(markets=30, seed=5, exchanges=["binance"]) as server:
+        yield server
+
+
+def backfill(db_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "marketmanager"), "backfill", *argv],
+        env=child_env(DATABASE_URL=db_url, MM_LOG_FORMAT="json"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_backfill_without_a_daemon_runs_here_with_a_progress_bar(
+    conn: psycopg.Connection[Any], db_url: str, simulator: SimulatorServer
+) -> None:
+    add_exchange(conn, "binance", simulator.exchange_url("binance"))
+    done = backfill(
+        db_url, "binance", "BTC/USDT", "--timeframe", "1h", "--since", "90d", "--keep-current"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "binance 1h: [" in done.stderr  # the progress bar, one line per step off a TTY
+    assert "candles stored for 1 market(s)" in done.stdout
+    row = conn.execute(
+        "SELECT count(*) AS n FROM market_candles AS c JOIN markets AS m ON m.id = c.market_id"
+        " WHERE m.symbol = 'BTC/USDT' AND c.timeframe = '1h'"
+    ).fetchone()
+    assert row is not None and 90 * 24 - 1 <= row["n"] <= 90 * 24
+    job = conn.execute("SELECT * FROM candle_backfills").fetchone()
+    assert job is not None and job["state"] == "SUCCEEDED" and job["requests"] == 3
+    kept = conn.execute("SELECT candle_timeframes FROM exchanges").fetchone()
+    assert kept is not None and kept["candle_timeframes"] == ["1h"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nosuch", "BTC/USDT"], "no exchange named 'nosuch'"),
+        (["binance", "--since", "soon"], "give a duration (30d, 12h, 90m, 2w) or a date"),
+        (["binance", "--since", "2999-01-01"], "is not in the past"),
+        (["binance", "--top", "0"], "--top must be positive"),
+    ],
+)
+def test_bad_input_to_backfill_is_refused(
+    argv: list[str], message: str, conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    add_exchange(conn, "binance", "http://127.0.0.1:9/binance")
+    done = backfill(db_url, *argv)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_a_symbol_the_exchange_does_not_list_fails_the_job_clearly(
+    conn: psycopg.Connection[Any], db_url: str, simulator: SimulatorServer
+) -> None:
+    add_exchange(conn, "binance", simulator.exchange_url("binance"))
+    done = backfill(db_url, "binance", "NOPE/USDT", "--since", "1d")
+    assert done.returncode == 1
+    assert "binance does not list NOPE/USDT" in done.stderr
