@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 from graphql_api.errors import present_errors
 from graphql_api.execution import FastExecutor
 from graphql_api.limits import limit_extensions
+from graphql_api.live.subscription import Subscription
 from graphql_api.mutation import Mutation
 from graphql_api.operation import OperationGuard
 from graphql_api.query import Query
@@ -54,6 +55,7 @@ def create_schema(*, introspection: bool = True) -> MarketManagerSchema:
         introspection=introspection,
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(
             disable_field_suggestions=not introspection, name_converter=CachedNameConverter()

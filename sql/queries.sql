@@ -381,3 +381,21 @@ ORDER BY revoked_at IS NOT NULL, id
 UPDATE api_tokens SET revoked_at = now()
 WHERE revoked_at IS NULL AND (id = %(id)s OR name = %(name)s)
 RETURNING id, name
+
+-- name: live_latest_version --
+-- The newest data version (live_changes), where a starting listener begins.
+SELECT coalesce(max(version), 0) AS version FROM live_changes
+
+-- name: live_changes_since --
+-- The run state changes after a data version, oldest first (a reconnected listener's re-read).
+SELECT version, run_id, exchange_id, state FROM live_changes
+WHERE version > %(after)s ORDER BY version
+
+-- name: live_runs_by_id --
+-- The runs of a batch of live changes.
+SELECT * FROM harvest_runs WHERE id = ANY(%(ids)s::bigint[])
+
+-- name: live_markets_of_last_harvest --
+-- The markets that the last successful harvest of each given exchange wrote.
+SELECT m.* FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE m.exchange_id = ANY(%(exchange_ids)s::bigint[]) AND m.updated_at = e.last_update_at
