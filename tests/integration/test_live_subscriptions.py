@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from graphql_api.live.service import CLOSE_TOO_SLOW
 from harvester.exchanges import ExchangeAdapter
 from harvester.simulator import SimulatorServer, running_simulator
+from marketmanager import tokens
 from marketmanager.settings import Settings
 from tests.api_support.live_client import LiveClient
 from tests.api_support.server import ProcessServer
@@ -180,3 +181,68 @@ def test_a_subscriber_that_stops_reading_is_dropped_and_the_others_keep_receivin
             output = server.stop()
     assert output.count('"event": "live.subscriber_dropped"') == 1, output[-2000:]
     print(f"\nlive: the stalled subscriber was dropped after {harvests} harvests of 400 markets")
+
+
+QUEUE_RUN = "INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL') RETURNING id"
+FAIL_RUN = "UPDATE harvest_runs SET state = 'FAILED', finished_at = now() WHERE id = %s"
+
+
+def queue_runs_until_pushed(
+    conn: psycopg.Connection[Any], exchange_id: int, client: LiveClient
+) -> list[dict[str, Any]]:
+    """Queue and fail runs until the client's runUpdates subscription gets them."""
+    for _ in range(WARM_UP_HARVESTS):
+        run = conn.execute(QUEUE_RUN, (exchange_id,)).fetchone()
+        assert run is not None
+        conn.execute(FAIL_RUN, (run["id"],))
+        pushed = drain(client)
+        if pushed:
+            return pushed
+    raise AssertionError("the subscription never received anything")
+
+
+def test_with_require_token_a_websocket_needs_a_valid_token_in_connection_init(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    token = tokens.create(conn, "reader", "read")[1]
+    server = ProcessServer(db_url, MM_API_REQUIRE_TOKEN="1").start()
+    try:
+        for payload in ({}, {"Authorization": "Bearer not-a-token"}):
+            with pytest.raises(ConnectionClosed) as refused:
+                LiveClient(server.url, payload)
+            assert refused.value.rcvd is not None and refused.value.rcvd.code == 4403
+        exchange = add_exchange(conn, "binance")
+        client = LiveClient(server.url, {"Authorization": f"Bearer {token}"})
+        client.subscribe("runs", RUN_UPDATES)
+        pushed = queue_runs_until_pushed(conn, exchange["id"], client)
+        assert {run["data"]["runUpdates"]["state"] for run in pushed} <= {"QUEUED", "FAILED"}
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_a_notification_missed_while_the_listener_reconnects_is_delivered_after(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    server = ProcessServer(db_url).start()
+    client: LiveClient | None = None
+    try:
+        exchange = add_exchange(conn, "binance")
+        client = LiveClient(server.url)
+        client.subscribe("runs", RUN_UPDATES)
+        queue_runs_until_pushed(conn, exchange["id"], client)
+        listeners = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query = 'LISTEN mm_live'"
+        ).fetchall()
+        assert len(listeners) == 1, "one listening connection per API process"
+        missed = conn.execute(QUEUE_RUN, (exchange["id"],)).fetchone()  # while it reconnects
+        assert missed is not None
+        pushed = client.next(DEADLINE)["data"]["runUpdates"]
+        assert (pushed["id"], pushed["state"]) == (str(missed["id"]), "QUEUED")
+        metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+        assert "mm_live_listener_reconnects 1.0" in metrics
+    finally:
+        if client is not None:
+            client.close()
+        server.stop()
