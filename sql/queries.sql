@@ -399,3 +399,17 @@ SELECT * FROM harvest_runs WHERE id = ANY(%(ids)s::bigint[])
 -- The markets that the last successful harvest of each given exchange wrote.
 SELECT m.* FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
 WHERE m.exchange_id = ANY(%(exchange_ids)s::bigint[]) AND m.updated_at = e.last_update_at
+
+-- name: api_market_history --
+-- Market.history: one market's ticks in [from, to) bucketed by date_bin from `from`.
+SELECT date_bin(make_interval(secs => %(every)s), ts, %(from)s) AS time,
+       (array_agg(last ORDER BY ts) FILTER (WHERE last IS NOT NULL))[1] AS open,
+       max(last) AS high, min(last) AS low,
+       (array_agg(last ORDER BY ts DESC) FILTER (WHERE last IS NOT NULL))[1] AS close,
+       avg(bid) AS bid, avg(ask) AS ask,
+       (array_agg(base_volume ORDER BY ts DESC))[1] AS base_volume,
+       (array_agg(quote_volume ORDER BY ts DESC))[1] AS quote_volume,
+       count(*) AS ticks
+FROM market_ticks
+WHERE market_id = %(market_id)s AND ts >= %(from)s AND ts < %(to)s
+GROUP BY 1 ORDER BY 1

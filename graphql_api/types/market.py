@@ -11,6 +11,7 @@ from graphql_api import quality
 from graphql_api.context import Info
 from graphql_api.projection import Projection, plain_columns
 from graphql_api.types.connection import Connection
+from graphql_api.types.history import HistoryPoint, market_history
 
 if TYPE_CHECKING:
     from graphql_api.types.exchange import Exchange
@@ -42,6 +43,10 @@ class Market:
     )
     updated_at: dt.datetime
     exchange_id: strawberry.Private[int]
+    history: list[HistoryPoint] = strawberry.field(
+        resolver=market_history,
+        description="Ticks bucketed by `everySeconds` from `from` to `to` (at most 2,000).",
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Market:
@@ -98,6 +103,7 @@ PROJECTION = Projection(
         spreadPct=("ask", "bid"),
         anomalous=("ask", "bid", "last"),
         stale=("active", "updated_at"),
+        history=(),
     ),
 )
 
