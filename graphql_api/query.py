@@ -12,6 +12,7 @@ from graphql_api.context import Info
 from graphql_api.errors import NotFound
 from graphql_api.listing import EXCHANGES, MARKETS, RUNS
 from graphql_api.pagination import DEFAULT_PAGE_SIZE
+from graphql_api.types.asset import Asset, find_asset
 from graphql_api.types.enums import ExchangeOrder, MarketOrder, RunState
 from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFilter
 from graphql_api.types.market import PROJECTION, Market, MarketConnection
@@ -123,6 +124,10 @@ class Query:
             running=[HarvestRun.from_row(row) for row in active],
             stale=[HarvestRun.from_row(row) for row in active if row["stale"]],
         )
+
+    @strawberry.field(description="One pair across every enabled exchange; null if none lists it.")
+    async def asset(self, info: Info, symbol: str) -> Asset | None:
+        return await find_asset(info, symbol)
 
     @strawberry.field(description="Every exchange id that ccxt knows, sorted.")
     def supported_exchanges(self) -> list[str]:

@@ -413,3 +413,10 @@ SELECT date_bin(make_interval(secs => %(every)s), ts, %(from)s) AS time,
 FROM market_ticks
 WHERE market_id = %(market_id)s AND ts >= %(from)s AND ts < %(to)s
 GROUP BY 1 ORDER BY 1
+
+-- name: api_asset_markets --
+-- Query.asset: the active markets of one pair on enabled exchanges, with the exchange's name.
+SELECT m.*, e.name AS exchange_name
+FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE m.symbol = %(symbol)s AND m.active AND e.enabled
+ORDER BY e.name
