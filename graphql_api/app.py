@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql (and GraphiQL), /healthz, /readyz, /metrics.
+"""The Starlette application: /graphql (and GraphiQL), the status page at /, /healthz,
+/readyz, /metrics.
 
 `create_app(settings)` is the factory; the module-level `app` (what uvicorn serves) is
 built from the environment on first import.
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from graphql_api import graphiql
+from graphql_api import graphiql, status_page
 from graphql_api.database import create_pool
 from graphql_api.http import BodyLimit
 from graphql_api.limits import MAX_BODY_BYTES
@@ -81,6 +82,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql"),
+        Route("/", status_page.StatusPage(schema, settings)),
+        Mount(status_page.ASSETS_URL, app=status_page.assets(), name="status"),
     ]
     middleware = [
         Middleware(RequestLog, metrics=metrics),

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -21,7 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from graphql_api.auth import READ, require_scope
 from graphql_api.context import Context
 from graphql_api.errors import ApiError
-from graphql_api.http import GraphQLView
+from graphql_api.http import GraphQLView, dump_json
 from graphql_api.live.service import (
     KEEPALIVE_SECONDS,
     MAX_CONNECTIONS,
@@ -60,8 +64,20 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages go in text frames; the view's `encode_json` gives
+    bytes (orjson, for HTTP), which strawberry would send as binary frames."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(dump_json(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class LiveGraphQLView(GraphQLView):
     graphql_transport_ws_handler_class = KeepAliveHandler
+    websocket_adapter_class = TextFrames  # type: ignore[assignment]
     max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
     max_connections = MAX_CONNECTIONS
 
