@@ -19,8 +19,8 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import present_errors
-from graphql_api.execution import FastExecutor
 from graphql_api.limits import limit_extensions
+from graphql_api.live.shared_events import SharedEventExecutor
 from graphql_api.live.subscription import Subscription
 from graphql_api.mutation import Mutation
 from graphql_api.operation import OperationGuard
@@ -60,7 +60,7 @@ def create_schema(*, introspection: bool = True) -> MarketManagerSchema:
         config=StrawberryConfig(
             disable_field_suggestions=not introspection, name_converter=CachedNameConverter()
         ),
-        execution_context_class=FastExecutor,
+        execution_context_class=SharedEventExecutor,
     )
 
 

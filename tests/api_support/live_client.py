@@ -35,7 +35,7 @@ class LiveClient:
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect((address.hostname, address.port))
-            options = {"sock": sock, "max_queue": 1}
+            options = {"sock": sock, "max_queue": 1, "compression": None}
         self.ws: ClientConnection = self._stack.enter_context(
             connect(ws_url(http_url), subprotocols=[PROTOCOL], open_timeout=30, **options)  # type: ignore[list-item]
         )
