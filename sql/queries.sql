@@ -420,3 +420,9 @@ SELECT m.*, e.name AS exchange_name
 FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
 WHERE m.symbol = %(symbol)s AND m.active AND e.enabled
 ORDER BY e.name
+
+-- name: api_pair_lasts --
+-- The last prices of the given symbols on every enabled exchange (Market.anomalous).
+SELECT m.symbol, m.exchange_id, m.last
+FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE m.symbol = ANY(%(symbols)s::text[]) AND m.active AND e.enabled AND m.last > 0

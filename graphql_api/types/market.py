@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from graphql_api import quality
+from graphql_api import pair_view, quality
 from graphql_api.context import Info
 from graphql_api.projection import Projection, plain_columns
 from graphql_api.types.connection import Connection
@@ -76,12 +76,16 @@ class Market:
     @strawberry.field(
         description=(
             "The spread, or the distance of `last` outside [bid, ask] relative to the nearer "
-            "bound, is above MM_ANOMALY_PCT percent."
+            "bound, is above MM_ANOMALY_PCT percent; or `last` is more than MM_ANOMALY_PCT "
+            "percent from the median last of the same pair on the other enabled exchanges."
         )
     )
-    def anomalous(self, info: Info) -> bool:
+    async def anomalous(self, info: Info) -> bool:
         threshold = info.context.settings.anomaly_pct
-        return quality.is_anomalous(self.last, self.bid, self.ask, threshold_pct=threshold)
+        if quality.is_anomalous(self.last, self.bid, self.ask, threshold_pct=threshold):
+            return True
+        others = await pair_view.pair_lasts(info).load(self.symbol)
+        return pair_view.off_the_pair(self.last, self.exchange_id, others, threshold)
 
     @strawberry.field(description="Inactive, or not updated for MM_STALE_MARKET_HOURS.")
     def stale(self, info: Info) -> bool:
@@ -101,7 +105,7 @@ PROJECTION = Projection(
         Market,
         exchange=("exchange_id",),
         spreadPct=("ask", "bid"),
-        anomalous=("ask", "bid", "last"),
+        anomalous=("ask", "bid", "last", "symbol"),
         stale=("active", "updated_at"),
         history=(),
     ),

@@ -72,3 +72,21 @@ def test_asset_figures_on_two_simulated_exchanges_match_the_stored_markets(api: 
         usd = sum((row["volume_usd"] for row in rows.values()), Decimal(0))
         assert asset["volumeUsd"] == pytest.approx(float(usd), rel=1e-12)
         assert asset["spreadPct"] == pytest.approx(float(spread), rel=1e-9)
+
+
+def test_a_market_far_from_the_median_of_its_pair_elsewhere_is_anomalous(api: Api) -> None:
+    for name, last in (("alpha", 101), ("beta", 102), ("delta", 100), ("gamma", 160)):
+        exchange = data.exchange(api.conn, name)
+        data.market(api.conn, exchange, "BTC/USDT", last=last, bid=last - 1, ask=last + 1)
+    for name in ("omega", "sigma"):  # disabled: their prices move no median
+        off = data.exchange(api.conn, name, enabled=False)
+        data.market(api.conn, off, "BTC/USDT", last=1000, bid=999, ask=1001)
+    query = '{ markets(search: "BTC/USDT") { nodes { exchange { name } anomalous } } }'
+    nodes = api.client.query(query)["markets"]["nodes"]
+    flags = {node["exchange"]["name"]: node["anomalous"] for node in nodes}
+    # gamma: 58 % above the median of 100, 101, 102; the others are within 1 % of theirs
+    # (with omega's and sigma's 1000 counted, alpha's median elsewhere would be 160);
+    # the disabled ones are themselves far from the pair on the enabled exchanges
+    assert flags == {
+        "alpha": False, "beta": False, "delta": False, "gamma": True, "omega": True, "sigma": True
+    }  # fmt: skip
