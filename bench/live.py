@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -220,6 +221,8 @@ def bench(count: int, distinct: bool) -> int:
           f"max {worst * 1000:.0f} ms, mean {mean * 1000:.0f} ms")  # fmt: skip
     print(f"API memory: {rss_before / 1024:.0f} MiB before, {rss_after / 1024:.0f} MiB with "
           f"subscribers = {per_subscriber / 1024:.1f} KiB per subscriber")  # fmt: skip
+    load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
+    print(f"machine load average (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
     print(f"ratio: {1.0 / max(p99, 1e-3):.2f}")
     return 0
 

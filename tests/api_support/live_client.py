@@ -22,7 +22,8 @@ class LiveClient:
     """``LiveClient(api.url)`` connects and is acknowledged; `subscribe` then `next`.
 
     A `stalled` client stops taking messages off the socket as soon as one waits
-    unread, with a small receive buffer: a subscriber that stopped reading.
+    unread, with a small receive buffer and no compression (so that the buffers on the
+    way fill in a bounded number of pushes): a subscriber that stopped reading.
     """
 
     def __init__(
