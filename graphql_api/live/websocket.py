@@ -32,6 +32,7 @@ from graphql_api.live.service import (
     MAX_SUBSCRIPTIONS_PER_CONNECTION,
     LiveUpdates,
 )
+from marketmanager.settings import Settings
 
 log = structlog.get_logger()
 
@@ -78,8 +79,11 @@ class TextFrames(ASGIWebSocketAdapter):
 class LiveGraphQLView(GraphQLView):
     graphql_transport_ws_handler_class = KeepAliveHandler
     websocket_adapter_class = TextFrames  # type: ignore[assignment]
-    max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
     max_connections = MAX_CONNECTIONS
+
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(schema, settings)
+        self.max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from graphql_api.live.service import CLOSE_TOO_SLOW
+from graphql_api.live.service import CLOSE_TOO_SLOW, MAX_SUBSCRIPTIONS_PER_CONNECTION
 from harvester.exchanges import ExchangeAdapter
 from harvester.simulator import SimulatorServer, running_simulator
 from marketmanager import tokens
@@ -245,4 +245,19 @@ def test_a_notification_missed_while_the_listener_reconnects_is_delivered_after(
     finally:
         if client is not None:
             client.close()
+        server.stop()
+
+
+def test_a_connection_holds_at_most_its_limit_of_subscriptions(db_url: str) -> None:
+    server = ProcessServer(db_url).start()
+    try:
+        client = LiveClient(server.url)
+        for number in range(MAX_SUBSCRIPTIONS_PER_CONNECTION):
+            client.subscribe(f"runs-{number}", "subscription { runUpdates { id } }")
+        client.subscribe("one-too-many", "subscription { runUpdates { id } }")
+        refused = client.receive(DEADLINE)
+        assert (refused["id"], refused["type"]) == ("one-too-many", "error"), refused
+        assert refused["payload"][0]["message"] == "Subscription limit reached"
+        client.close()
+    finally:
         server.stop()
