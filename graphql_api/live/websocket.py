@@ -36,8 +36,6 @@ from marketmanager.settings import Settings
 
 log = structlog.get_logger()
 
-CLOSE_TRY_AGAIN_LATER = 1013
-
 
 class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Sends a protocol ``ping`` every KEEPALIVE_SECONDS once the connection is acknowledged,
@@ -90,9 +88,10 @@ class LiveGraphQLView(GraphQLView):
             await super().__call__(scope, receive, send)
             return
         live: LiveUpdates = scope["app"].state.live
-        if live.connections >= self.max_connections:
+        if live.connections >= self.max_connections:  # refused at the handshake: HTTP 403
             await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            await send({"type": "websocket.close", "code": 1013})
+            log.warning("live.connection_refused", reason="too many connections")
             return
         live.connections += 1
         try:
