@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import structlog
-from cross_web import HTTPException
+from cross_web import HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from graphql_api.context import Context, RequestTrace
 from graphql_api.errors import FORBIDDEN, INTERNAL, MASKED_MESSAGE, UNAUTHENTICATED
 from graphql_api.graphiql import graphiql_page
+from graphql_api.limits import MAX_JSON_DEPTH, nested_within
 from marketmanager.settings import Settings
 
 log = structlog.get_logger()
@@ -128,7 +129,18 @@ def _trace(request: Request) -> RequestTrace:
     return trace
 
 
+class RequestAdapter(StarletteRequestAdapter):
+    """Media types are case-insensitive (RFC 9110): strawberry compares them as given."""
+
+    @property
+    def content_type(self) -> str | None:
+        content_type = super().content_type
+        return content_type.lower() if content_type else content_type
+
+
 class GraphQLView(GraphQL[Context, None]):
+    request_adapter_class = RequestAdapter
+
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.api_introspection else None)
         self.settings = settings
@@ -181,10 +193,17 @@ class GraphQLView(GraphQL[Context, None]):
         return refusal_response(refusal, request.state.media_type)
 
     def parse_json(self, data: str | bytes) -> Any:
-        try:
-            value = json.loads(data)
+        """A JSON object: the POST body, or GET's ``variables`` or ``extensions``."""
+        try:  # strict UTF-8: json.loads would let encoded surrogates ("\xed\xbf\xbf") pass
+            value = json.loads(data.decode() if isinstance(data, bytes) else data)
         except ValueError:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
             raise RequestRefused(400, "BAD_REQUEST", "the body is not valid JSON") from None
+        except RecursionError:
+            value = None  # nested past the interpreter's limit: past ours too
+        if value is None or not nested_within(value, MAX_JSON_DEPTH):
+            raise RequestRefused(
+                400, "BAD_REQUEST", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+            )
         if not isinstance(value, dict):
             raise RequestRefused(
                 400, "BAD_REQUEST", "expected a JSON object (one operation per request)"

@@ -6,7 +6,8 @@
 - `first` ≤ 500 per connection (`pagination.MAX_PAGE_SIZE`);
 - nodes: the product of the `first`s along nested connections, summed (`MAX_NODES`),
   so that ``exchanges(first: 500) { markets(first: 500) }`` is refused before it runs;
-- request bodies: `MAX_BODY_BYTES` (HTTP 413, `graphql_api.http`).
+- request bodies: `MAX_BODY_BYTES` (HTTP 413, `graphql_api.http`); JSON nested at
+  most `MAX_JSON_DEPTH` deep (HTTP 400: deeper would exhaust the stack).
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from graphql_api.errors import VALIDATION_FAILED, coded
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from graphql_api.storable import StorableStringsRule
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 3000
 MAX_NODES = 20_000
 MAX_BODY_BYTES = 100_000
+MAX_JSON_DEPTH = 64  # far more than any input of this schema needs
 DOCUMENT_CACHE_SIZE = 512
 
 
@@ -57,11 +60,13 @@ def _introspection(context: IgnoreContext) -> bool:
 _RULES = (
     query_depth_limiter.create_validator(MAX_DEPTH, _introspection, None),
     max_aliases.create_validator(MAX_ALIASES),
+    StorableStringsRule,
 )
 
 
 class LimitRules(AddValidationRules):
-    """strawberry's QueryDepthLimiter and MaxAliasesLimiter rules, built once."""
+    """strawberry's QueryDepthLimiter and MaxAliasesLimiter rules, built once, and the
+    check of string literals (`graphql_api.storable`)."""
 
     def __init__(self) -> None:
         super().__init__(list(_RULES))
@@ -165,3 +170,18 @@ def node_budget_error(nodes: int) -> Exception:
         nodes=nodes,
         limit=MAX_NODES,
     )
+
+
+def nested_within(value: object, limit: int) -> bool:
+    """Whether `value`'s lists and objects nest at most `limit` deep (walked without
+    recursion, so that no depth can exhaust the stack)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > limit:
+                return False
+            pending.extend((child, depth + 1) for child in item)
+    return True

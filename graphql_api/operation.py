@@ -4,7 +4,8 @@
   with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED otherwise);
 - before execution: a document of several operations needs ``operationName`` (strawberry
   would pick the first); variables are coerced here first, so that a bad one is refused
-  as ``BAD_USER_INPUT`` naming it; then the node budget of `limits` is checked;
+  as ``BAD_USER_INPUT`` naming it (also one holding text PostgreSQL cannot store,
+  `graphql_api.storable`); then the node budget of `limits` is checked;
 - after: the operation's name and type go to the request's trace (log line, metrics).
 """
 
@@ -29,6 +30,7 @@ from graphql_api.auth import READ, require_scope
 from graphql_api.context import Context
 from graphql_api.errors import BAD_USER_INPUT, VALIDATION_FAILED, coded
 from graphql_api.limits import MAX_NODES, estimate_nodes, node_budget_error
+from graphql_api.storable import unstorable_variables
 
 
 class OperationGuard(SchemaExtension):
@@ -68,6 +70,9 @@ class OperationGuard(SchemaExtension):
         )
         if isinstance(coerced, list):
             return [_bad_variable(error) for error in coerced]
+        unstorable = unstorable_variables(coerced.coerced)
+        if unstorable:
+            return unstorable
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }

@@ -14,14 +14,15 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from psycopg import sql
 
 from graphql_api.errors import BadUserInput
+from graphql_api.storable import unstorable
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -84,7 +85,7 @@ def decode_cursor(cursor: str, ordering: Ordering) -> list[str | None]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, keys = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError):
+    except (binascii.Error, ValueError, TypeError, RecursionError):
         raise _bad_cursor("it is not a cursor of this API") from None
     if name != ordering.name:
         raise _bad_cursor(f"it belongs to another ordering ({name!r}, not {ordering.name!r})")
@@ -100,21 +101,39 @@ def _bad_cursor(why: str) -> BadUserInput:
     return BadUserInput(f"invalid cursor in `after`: {why}", field="after")
 
 
+# The keys a cursor may hold: PostgreSQL's own text output of each type (what
+# `key_columns` selects), in ASCII digits; Python's parsers accept more ("1_000",
+# "1e999999", Arabic-Indic digits, ISO week dates) that PostgreSQL then refuses.
+_KEY_FORMS = {
+    "bigint": re.compile(r"-?[0-9]{1,19}"),
+    "numeric": re.compile(r"-?[0-9]{1,1000}(\.[0-9]{1,1000})?|-?Infinity"),
+    "timestamptz": re.compile(
+        r"-?infinity|[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+        r"([+-][0-9]{2}(:[0-9]{2}){0,2}|Z)?"
+    ),
+}
+_MAX_OFFSET = dt.timedelta(hours=15, minutes=59, seconds=59)  # PostgreSQL's limit
+
+
 def _valid_key(column: SortColumn, key: object) -> bool:
     if key is None:
         return column.nullable
-    if not isinstance(key, str):
+    if not isinstance(key, str) or unstorable(key) is not None:
         return False
-    try:
-        if column.type == "numeric":
-            return not Decimal(key).is_nan()
-        if column.type == "bigint":
-            return int(key) in _BIGINT
-        if column.type == "timestamptz":
-            return key in ("infinity", "-infinity") or bool(dt.datetime.fromisoformat(key))
-    except (InvalidOperation, ValueError):
+    form = _KEY_FORMS.get(column.type)
+    if form is None:
+        return column.type == "text"
+    if not form.fullmatch(key):
         return False
-    return column.type == "text"
+    if column.type == "bigint":
+        return int(key) in _BIGINT
+    if column.type == "timestamptz" and "infinity" not in key:
+        try:
+            offset = dt.datetime.fromisoformat(key).utcoffset()
+        except ValueError:  # e.g. month 13
+            return False
+        return offset is None or abs(offset) <= _MAX_OFFSET
+    return True
 
 
 def after_predicate(

@@ -7,7 +7,6 @@ so that the API and ``marketmanager exchanges add`` accept the same things.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
 
 from graphql_api.errors import BadUserInput
 from harvester.catalog import (
@@ -15,6 +14,7 @@ from harvester.catalog import (
     InvalidExchange,
     check_api_url,
     check_exchange_name,
+    check_http_url,
     describe_exchange,
     suggest_exchange_ids,
 )
@@ -51,14 +51,15 @@ def interval_seconds(value: int | None) -> int:
 
 
 def web_url(value: str | None, field: str) -> str | None:
-    """None, or an http(s) URL with a host (a website or a logo)."""
+    """None, or an http(s) URL with a host (a website or a logo), by apiUrl's rule."""
     if value is None:
         return None
-    parts = urlsplit(value.strip())
-    if len(value) > MAX_URL_LENGTH or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadUserInput(
-            f"{field} must be an http(s) URL with a host, got {value!r}", field=field
-        )
+    if len(value) > MAX_URL_LENGTH:
+        raise BadUserInput(f"{field} is too long", field=field)
+    try:
+        check_http_url(value, field)
+    except InvalidExchange as error:
+        raise BadUserInput(str(error), field=field) from None
     return value.strip()
 
 

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import ccxt
 
@@ -102,18 +102,25 @@ def _is_private_host(host: str) -> bool:
     return not address.is_global
 
 
+def check_http_url(url: str, what: str) -> SplitResult:
+    """The parts of `url` if it is an http(s) URL with a host and a valid port (the one
+    rule of apiUrl, url and logo); else `InvalidExchange` naming `what`."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a malformed or out-of-range port
+    except ValueError:  # also a malformed bracketed host: "http://[::1", "https://[zz]/x"
+        raise InvalidExchange(f"{what} {url!r} has an invalid host or port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidExchange(f"{what} must be an http(s) URL with a host, got {url!r}")
+    return parts
+
+
 def check_api_url(url: str, *, allow_private: bool = True) -> str:
     """`url` if it is an http(s) URL with a host (and, unless allowed, not a private one)."""
-    parts = urlsplit(url.strip())
-    try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise InvalidExchange(f"api_url {url!r} has an invalid port") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidExchange(f"api_url must be an http(s) URL with a host, got {url!r}")
+    parts = check_http_url(url, "api_url")
     if parts.query or parts.fragment:
         raise InvalidExchange(f"api_url must not have a query or fragment, got {url!r}")
-    if not allow_private and _is_private_host(parts.hostname):
+    if not allow_private and _is_private_host(parts.hostname or ""):
         raise InvalidExchange(
             f"api_url {url!r} points at a private address (set MM_ALLOW_PRIVATE_API_URLS=1)"
         )

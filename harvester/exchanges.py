@@ -2,8 +2,9 @@
 
 Pure helpers (no network): `rewrite_api_urls` points every URL of ``urls['api']`` at an
 exchange row's ``api_url`` (the local simulator, a proxy), and `classify_error` says
-whether a failure is worth a retry. `ExchangeAdapter` is the only class here that talks
-to an exchange. Names and user input are checked in `harvester.catalog` (re-exported).
+whether a failure is worth a retry. `ExchangeAdapter` (and its asyncio twin in
+`harvester.async_exchanges`) is what talks to an exchange. Names and user input are
+checked in `harvester.catalog` (re-exported).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
@@ -30,6 +31,7 @@ from harvester.catalog import (
 from marketmanager.settings import Settings
 
 __all__ = [
+    "AdapterCore",
     "ExchangeAdapter",
     "ExchangeInfo",
     "Failure",
@@ -100,30 +102,30 @@ def classify_error(error: BaseException) -> Failure:
     return Failure(line, retryable)
 
 
-# ---------------------------------------------------------------- the adapter
+# ---------------------------------------------------------------- the adapters
 
 
-class ExchangeAdapter:
-    """A sync ccxt exchange with markets cached for `markets_refresh_seconds`.
-
-    Close it (or use it as a context manager): ccxt keeps a requests session open.
-    """
+class AdapterCore:
+    """What the sync and the async adapter share: the ccxt instance of `module` (``ccxt``
+    or ``ccxt.async_support``) pointed at the row's ``api_url``, the markets' age, and
+    turning bodies ccxt cannot parse into `BadResponse`."""
 
     def __init__(
         self,
         name: str,
         *,
+        module: Any = ccxt,
         api_url: str | None = None,
         request_timeout: float = 30.0,
         markets_refresh_seconds: float = 3600.0,
         enable_rate_limit: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        exchange_class = getattr(ccxt, name, None)
+        exchange_class = getattr(module, name, None)
         if name not in ccxt.exchanges or exchange_class is None:
             raise InvalidExchange(f"{name!r} is not a ccxt exchange id")
         self.name = name
-        self.exchange: ccxt.Exchange = exchange_class(
+        self.exchange: Any = exchange_class(
             {"enableRateLimit": enable_rate_limit, "timeout": int(request_timeout * 1000)}
         )
         if api_url:
@@ -139,7 +141,7 @@ class ExchangeAdapter:
     @classmethod
     def from_row(
         cls, row: Mapping[str, Any], settings: Settings, *, enable_rate_limit: bool = True
-    ) -> ExchangeAdapter:
+    ) -> Self:
         """The adapter of an ``exchanges`` row (a dict or anything with those keys).
 
         Turn `enable_rate_limit` off only against a local simulator (tests, benchmarks).
@@ -152,26 +154,20 @@ class ExchangeAdapter:
             enable_rate_limit=enable_rate_limit,
         )
 
-    def __enter__(self) -> ExchangeAdapter:
-        return self
+    def _fetch_json(
+        self, url: str, method: str = "GET", headers: Any = None, body: Any = None
+    ) -> Any:
+        raise NotImplementedError
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.exchange.close()
-
-    def load_markets(self) -> dict[str, Market]:
-        """The exchange's markets by symbol, fetched once and again when they are old."""
+    def _markets_are_old(self) -> bool:
         now = self._clock()
-        stale = (
+        return (
             self._markets_loaded_at is None
             or now - self._markets_loaded_at >= self.markets_refresh_seconds
         )
-        if stale:
-            with self._unparsable_is_bad_response("loadMarkets"):
-                self.exchange.load_markets(reload=True)
-            self._markets_loaded_at = now
+
+    def _markets_loaded(self) -> dict[str, Market]:
+        self._markets_loaded_at = self._clock()
         return self.exchange.markets or {}
 
     def install_markets(self, markets: Sequence[Market]) -> None:
@@ -179,29 +175,22 @@ class ExchangeAdapter:
         self.exchange.set_markets(list(markets))
         self._markets_loaded_at = self._clock()
 
-    def fetch_tickers(self, symbols: Sequence[str] | None = None) -> list[Ticker]:
-        """Unified tickers of `symbols` (default: every listed market), numbers as strings.
+    def _symbols_to_fetch(
+        self, markets: Mapping[str, Market], symbols: Sequence[str] | None
+    ) -> list[str]:
+        """fetchTicker's symbols: the asked ones, else every market not marked inactive."""
+        if symbols is not None:
+            return list(symbols)
+        return [s for s, m in markets.items() if m.get("active") is not False]
 
-        One ``fetch_tickers`` call where ccxt has it, else ``fetch_ticker`` per market
-        (active ones only by default), spaced by ccxt's rate limiter.
-        """
-        markets = self.load_markets()
-        with self._numbers_as_strings(), self._unparsable_is_bad_response(self.ticker_method):
-            if self.ticker_method == "fetchTickers":
-                result = self.exchange.fetch_tickers(list(symbols) if symbols else None)
-                if not isinstance(result, Mapping):
-                    raise ccxt.BadResponse(f"{self.name} fetchTickers returned {type(result)}")
-                return list(result.values())
-            if symbols is None:
-                symbols = [s for s, m in markets.items() if m.get("active") is not False]
-            return [self.exchange.fetch_ticker(symbol) for symbol in symbols]
+    def _tickers_of(self, result: Any) -> list[Ticker]:
+        if not isinstance(result, Mapping):
+            raise ccxt.BadResponse(f"{self.name} fetchTickers returned {type(result)}")
+        return list(result.values())
 
-    def _fetch_json(
-        self, url: str, method: str = "GET", headers: Any = None, body: Any = None
-    ) -> Any:
-        """ccxt's fetch, except that a body that starts like JSON but does not parse (cut
-        or garbled) is a `BadResponse` instead of a string handed to the parsers."""
-        response = self._http_fetch(url, method, headers, body)
+    def _checked_body(self, response: Any, url: str, method: str) -> Any:
+        """`response`, unless it starts like JSON but does not parse (cut or garbled): that
+        is a `BadResponse` instead of a string handed to ccxt's parsers."""
         if isinstance(response, str) and response.lstrip()[:1] in ("{", "["):
             raise ccxt.BadResponse(
                 f"{self.name} {method} {url} malformed JSON ({len(response)} bytes):"
@@ -229,3 +218,46 @@ class ExchangeAdapter:
             yield
         finally:
             self.exchange.number = previous
+
+
+class ExchangeAdapter(AdapterCore):
+    """A sync ccxt exchange with markets cached for `markets_refresh_seconds`.
+
+    Close it (or use it as a context manager): ccxt keeps a requests session open.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.exchange.close()
+
+    def load_markets(self) -> dict[str, Market]:
+        """The exchange's markets by symbol, fetched once and again when they are old."""
+        if self._markets_are_old():
+            with self._unparsable_is_bad_response("loadMarkets"):
+                self.exchange.load_markets(reload=True)
+            return self._markets_loaded()
+        return self.exchange.markets or {}
+
+    def fetch_tickers(self, symbols: Sequence[str] | None = None) -> list[Ticker]:
+        """Unified tickers of `symbols` (default: every listed market), numbers as strings.
+
+        One ``fetch_tickers`` call where ccxt has it, else ``fetch_ticker`` per market
+        (active ones only by default), spaced by ccxt's rate limiter.
+        """
+        markets = self.load_markets()
+        with self._numbers_as_strings(), self._unparsable_is_bad_response(self.ticker_method):
+            if self.ticker_method == "fetchTickers":
+                return self._tickers_of(
+                    self.exchange.fetch_tickers(list(symbols) if symbols else None)
+                )
+            return [self.exchange.fetch_ticker(s) for s in self._symbols_to_fetch(markets, symbols)]
+
+    def _fetch_json(
+        self, url: str, method: str = "GET", headers: Any = None, body: Any = None
+    ) -> Any:
+        return self._checked_body(self._http_fetch(url, method, headers, body), url, method)

@@ -1,13 +1,14 @@
 """One harvest run end to end: fetch with the adapter, map, value in USD, write, finish.
 
-`harvest_exchange` is what the daemon's worker and ``marketmanager harvest`` call once
-the run row is RUNNING. It never raises for an exchange or write failure: the run ends
-FAILED with a readable error and the result says so. It only raises when even the
-FAILED row cannot be written (the database is gone).
+`harvest_exchange` is what ``marketmanager harvest`` calls once the run row is RUNNING,
+`harvest_exchange_async` what the daemon's asyncio workers await. Neither raises for an
+exchange or write failure: the run ends FAILED with a readable error and the result says
+so. They only raise when even the FAILED row cannot be written (the database is gone).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +37,14 @@ class TickerSource(Protocol):
     def load_markets(self) -> Mapping[str, Mapping[str, Any]]: ...
 
     def fetch_tickers(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+class AsyncTickerSource(Protocol):
+    """The same, awaited: `harvester.async_exchanges.AsyncExchangeAdapter`."""
+
+    async def load_markets(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    async def fetch_tickers(self) -> Sequence[Mapping[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +102,51 @@ def harvest_exchange(
     write). `now` is the harvest time stamped on history (default: when the tickers
     arrived). `progress` receives short human-readable steps.
     """
-    name = exchange_row["name"]
     say = progress or (lambda _message: None)
     started = time.monotonic()
-    log = structlog.get_logger().bind(exchange=name, run_id=run_id)
     try:
         say("loading markets…")
         markets = adapter.load_markets()
         say("fetching tickers…")
         tickers = adapter.fetch_tickers()
+    except Exception as error:
+        return record_failure(database, exchange_row, run_id, error, started)
+    return record_harvest(database, exchange_row, run_id, markets, tickers, started, now, say)
+
+
+async def harvest_exchange_async(
+    pool: ConnectionPool,
+    adapter: AsyncTickerSource,
+    exchange_row: Mapping[str, Any],
+    run_id: int,
+) -> HarvestResult:
+    """`harvest_exchange` for the daemon's asyncio workers: the network part awaits, the
+    write (sync psycopg, one transaction) runs in a thread with a connection of `pool`."""
+    started = time.monotonic()
+    try:
+        markets = await adapter.load_markets()
+        tickers = await adapter.fetch_tickers()
+    except Exception as error:
+        return await asyncio.to_thread(record_failure, pool, exchange_row, run_id, error, started)
+    return await asyncio.to_thread(
+        record_harvest, pool, exchange_row, run_id, markets, tickers, started
+    )
+
+
+def record_harvest(
+    database: Database,
+    exchange_row: Mapping[str, Any],
+    run_id: int,
+    markets: Mapping[str, Mapping[str, Any]],
+    tickers: Sequence[Mapping[str, Any]],
+    started: float,
+    now: dt.datetime | None = None,
+    say: Progress = lambda _message: None,
+) -> HarvestResult:
+    """Map, value and write fetched tickers; the run ends SUCCEEDED, or FAILED if they
+    are unusable or cannot be written. `started`: the run's `time.monotonic()` start."""
+    name = exchange_row["name"]
+    try:
         harvested_at = now or dt.datetime.now(dt.UTC)
         rows, skipped = tickers_to_rows(tickers, markets)
         if not rows:
@@ -118,24 +163,12 @@ def harvest_exchange(
                 harvested_at=harvested_at,
             )
     except Exception as error:
-        failure = failure_of(error)
-        with _connection(database) as conn:
-            runs.finish_failed(conn, run_id, failure.error, retryable=failure.retryable)
-        seconds = time.monotonic() - started
-        log.warning(
-            "run.finished",
-            state="FAILED",
-            markets=0,
-            seconds=round(seconds, 3),
-            error=failure.error,
-            retryable=failure.retryable,
-        )
-        return HarvestResult(
-            name, run_id, "FAILED", seconds, error=failure.error, retryable=failure.retryable
-        )
+        return record_failure(database, exchange_row, run_id, error, started)
     seconds = time.monotonic() - started
-    log.info(
+    structlog.get_logger().info(
         "run.finished",
+        exchange=name,
+        run_id=run_id,
         state="SUCCEEDED",
         markets=written.markets,
         seconds=round(seconds, 3),
@@ -154,4 +187,36 @@ def harvest_exchange(
         top_pair=summary.top_pair,
         top_pair_volume_usd=summary.top_pair_volume_usd,
         unpriced=summary.unpriced,
+    )
+
+
+def record_failure(
+    database: Database,
+    exchange_row: Mapping[str, Any],
+    run_id: int,
+    error: BaseException,
+    started: float,
+) -> HarvestResult:
+    """Finish the run FAILED with `error`'s readable line; the result says so."""
+    failure = failure_of(error)
+    with _connection(database) as conn:
+        runs.finish_failed(conn, run_id, failure.error, retryable=failure.retryable)
+    seconds = time.monotonic() - started
+    structlog.get_logger().warning(
+        "run.finished",
+        exchange=exchange_row["name"],
+        run_id=run_id,
+        state="FAILED",
+        markets=0,
+        seconds=round(seconds, 3),
+        error=failure.error,
+        retryable=failure.retryable,
+    )
+    return HarvestResult(
+        exchange_row["name"],
+        run_id,
+        "FAILED",
+        seconds,
+        error=failure.error,
+        retryable=failure.retryable,
     )

@@ -8,7 +8,7 @@ e.g. a poller marked it CRASHED meanwhile.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from types import TracebackType
 from typing import Any, Literal
@@ -90,6 +90,22 @@ def heartbeat(conn: psycopg.Connection[Any], run_id: int) -> bool:
     """Mark a RUNNING run alive; False if it is not RUNNING any more."""
     with conn.transaction():
         return db.execute(conn, "heartbeat_run", {"run_id": run_id}) == 1
+
+
+def heartbeat_many(conn: psycopg.Connection[Any], run_ids: Collection[int]) -> dict[int, str]:
+    """Mark the RUNNING runs among `run_ids` alive, in one statement; each one's state."""
+    with conn.transaction():
+        rows = db.fetch_all(conn, "heartbeat_runs", {"run_ids": list(run_ids)})
+    return {row["id"]: row["state"] for row in rows}
+
+
+def taken_away(run_ids: Iterable[int], states: Mapping[int, str]) -> set[int]:
+    """The runs a worker holds that are not its own any more: CRASHED by a poller, put
+    back in the queue, or deleted with their exchange. Finished ones are not lost."""
+    return {run_id for run_id in run_ids if states.get(run_id) not in FINISHED_OR_RUNNING}
+
+
+FINISHED_OR_RUNNING = frozenset({"RUNNING", "SUCCEEDED", "FAILED"})
 
 
 def finish_succeeded(conn: psycopg.Connection[Any], run_id: int, markets_count: int) -> bool:

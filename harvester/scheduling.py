@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 # First runs of exchanges that never ran are spread over at most this many seconds, so
@@ -54,6 +55,20 @@ def retry_delay(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float
     return float(min(cap, base * 2 ** (attempt - 1)))
 
 
+# A retry waits its backoff plus up to this share of it more, drawn at random.
+JITTER = 0.5
+
+
+def jittered(delay: float, draw: Callable[[], float]) -> float:
+    """`delay` stretched by a random share in [0, JITTER) (`draw` gives a number in [0, 1)).
+
+    Never shorter than the backoff itself, and never as long as the next one (2 s → [2, 3),
+    4 s → [4, 6)), so retries still back off; but exchanges that failed together (a
+    network outage) no longer retry in lockstep.
+    """
+    return delay * (1.0 + JITTER * draw())
+
+
 @dataclass(frozen=True, slots=True)
 class FinishedRun:
     id: int
@@ -72,11 +87,16 @@ class Retry:
     not_before: dt.datetime
 
 
-def retries(failed: Iterable[FinishedRun], max_attempts: int) -> list[Retry]:
+def retries(
+    failed: Iterable[FinishedRun],
+    max_attempts: int,
+    draw: Callable[[], float] = random.random,
+) -> list[Retry]:
     """The RETRY runs owed to the newest FAILED/CRASHED runs of their exchanges.
 
     A CRASHED run is always retryable; a FAILED one only when its error was (network
-    trouble, rate limits, an exchange that is down). Never past `max_attempts`.
+    trouble, rate limits, an exchange that is down). Never past `max_attempts`. Each
+    waits its backoff with jitter (`draw`: the random source, injectable for tests).
     """
     planned = []
     for run in failed:
@@ -84,7 +104,7 @@ def retries(failed: Iterable[FinishedRun], max_attempts: int) -> list[Retry]:
             continue
         if run.state == "FAILED" and not run.retryable:
             continue
-        wait = dt.timedelta(seconds=retry_delay(run.attempt))
+        wait = dt.timedelta(seconds=jittered(retry_delay(run.attempt), draw))
         planned.append(Retry(run.id, run.exchange_id, run.attempt + 1, run.finished_at + wait))
     return planned
 

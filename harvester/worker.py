@@ -1,97 +1,179 @@
-"""A worker child: claim a QUEUED run (FOR UPDATE SKIP LOCKED), harvest it, repeat.
+"""A worker child: an asyncio loop that keeps up to MM_RUNS_PER_WORKER runs in flight.
 
-ccxt instances are kept per exchange, so markets load once per worker and are
-refreshed every MM_MARKETS_REFRESH_SECONDS. While a run is in flight a heartbeat thread
-beats it; if the poller takes the run away (it ran past MM_RUN_TIMEOUT, or looked
-stale), the worker process exits at once and its parent starts a fresh one: that is
-the only sure way to abandon a request that hangs inside ccxt.
+It claims QUEUED runs (FOR UPDATE SKIP LOCKED) while it has room and harvests each in a
+task of its own with ccxt's asyncio client, so a run waiting on the network (an exchange
+hanging until its request timeout) holds no process and delays no other run. Database
+work (claims, heartbeats, the write of a run in one transaction) runs in threads with
+connections of a small pool. ccxt instances are kept per exchange, so markets load once
+per worker and are refreshed every MM_MARKETS_REFRESH_SECONDS.
+
+One heartbeat task beats every run in flight with one statement. A run the poller took
+away (it ran past MM_RUN_TIMEOUT, or looked stale) has its task cancelled, which closes
+its request at once; should a task not end within MM_STALE_AFTER of that, the process
+exits and its parent starts a fresh one.
 """
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
 import functools
 import os
+import time
 from typing import Any
 
-import psycopg
 import structlog
+from psycopg_pool import ConnectionPool
 
 from harvester import runs
+from harvester.async_exchanges import AsyncExchangeAdapter
 from harvester.child import REPLACE_ME_EXIT, should_stop, start_child
 from harvester.context import ChildContext
-from harvester.exchanges import ExchangeAdapter
-from harvester.harvest import failure_of, harvest_exchange
-from harvester.runs import Heartbeat
+from harvester.harvest import failure_of, harvest_exchange_async
 from marketmanager import db
 
 log = structlog.get_logger()
 
-IDLE_WAIT = 0.5  # seconds between looks at an empty queue
+IDLE_WAIT = 0.5  # seconds between looks at an empty queue (or a full worker)
+DB_CONNECTIONS = 4  # claims, heartbeats and writes of one worker share these
 
 
-def abandon_run() -> None:
-    log.error("run.lost", reason="the run is no longer RUNNING; replacing this worker")
-    os._exit(REPLACE_ME_EXIT)
+Claim = tuple[dict[str, Any], dict[str, Any] | None]  # the run, its exchange (None: deleted)
 
 
 class Worker:
-    def __init__(self, ctx: ChildContext, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, ctx: ChildContext, pool: ConnectionPool) -> None:
         self.ctx = ctx
-        self.conn = conn
-        self.adapters: dict[str, ExchangeAdapter] = {}
+        self.pool = pool
+        self.capacity = ctx.settings.runs_per_worker
+        self.adapters: dict[str, AsyncExchangeAdapter] = {}
         self.api_urls: dict[str, str | None] = {}
+        self.in_flight: dict[int, asyncio.Task[None]] = {}
+        self.abandoned: dict[int, float] = {}  # run id → when its task was cancelled
 
-    def adapter(self, exchange: dict[str, Any]) -> ExchangeAdapter:
+    # ------------------------------------------------------------ claiming
+
+    def _claim(self) -> Claim | None:
+        params = {"node": self.ctx.node_id, "worker": self.ctx.name}
+        with self.pool.connection() as conn:
+            run = db.fetch_one(conn, "claim_run", params)
+            if run is None:
+                return None
+            return run, db.fetch_one(conn, "exchange_by_id", {"id": run["exchange_id"]})
+
+    async def claim(self) -> bool:
+        """Claim one run and start its task; False when none was due."""
+        claimed = await asyncio.to_thread(self._claim)
+        if claimed is None:
+            return False
+        run, exchange = claimed
+        if exchange is not None:  # else deleted between the claim and now: the run went too
+            task = asyncio.create_task(self._harvest(run, exchange), name=f"run-{run['id']}")
+            self.in_flight[run["id"]] = task
+            task.add_done_callback(functools.partial(self._done, run["id"]))
+        return True
+
+    def _done(self, run_id: int, _task: object) -> None:
+        self.in_flight.pop(run_id, None)
+        self.abandoned.pop(run_id, None)
+
+    # ------------------------------------------------------------ one run
+
+    async def adapter(self, exchange: dict[str, Any]) -> AsyncExchangeAdapter:
         name = exchange["name"]
         if name in self.adapters and self.api_urls[name] != exchange["api_url"]:
-            self.adapters.pop(name).close()
+            await self.adapters.pop(name).close()
         if name not in self.adapters:
-            self.adapters[name] = ExchangeAdapter.from_row(exchange, self.ctx.settings)
+            self.adapters[name] = AsyncExchangeAdapter.from_row(exchange, self.ctx.settings)
             self.api_urls[name] = exchange["api_url"]
         return self.adapters[name]
 
-    def step(self) -> bool:
-        """Claim and harvest one run; False when there was none to claim."""
-        run = db.fetch_one(
-            self.conn, "claim_run", {"node": self.ctx.node_id, "worker": self.ctx.name}
-        )
-        if run is None:
-            return False
-        exchange = db.fetch_one(self.conn, "exchange_by_id", {"id": run["exchange_id"]})
-        if exchange is None:  # deleted between the claim and now; the run went with it
-            return True
+    async def _harvest(self, run: dict[str, Any], exchange: dict[str, Any]) -> None:
+        # A task runs in a copy of the context: these stay bound to this run's lines.
         structlog.contextvars.bind_contextvars(exchange=exchange["name"], run_id=run["id"])
         log.info("run.claimed", trigger=run["trigger"], attempt=run["attempt"])
         try:
             try:
-                adapter = self.adapter(exchange)
+                adapter = await self.adapter(exchange)
             except Exception as error:  # e.g. a name ccxt no longer knows: not worth a retry
-                runs.finish_failed(self.conn, run["id"], failure_of(error).error, retryable=False)
-                return True
-            beat_every = max(0.2, self.ctx.settings.stale_after / 3)
-            # The heartbeat thread starts with an empty context: log `run.lost` in this one
-            # (process, node, exchange, run_id).
-            context = contextvars.copy_context()
-            on_lost = functools.partial(context.run, abandon_run)
-            with Heartbeat(self.ctx.database_url, run["id"], every=beat_every, on_lost=on_lost):
-                harvest_exchange(self.conn, adapter, exchange, run["id"])
-        finally:
-            structlog.contextvars.unbind_contextvars("exchange", "run_id")
-        return True
+                await asyncio.to_thread(self._fail, run["id"], error)
+                return
+            await harvest_exchange_async(self.pool, adapter, exchange, run["id"])
+        except asyncio.CancelledError:
+            log.warning("run.abandoned", reason="taken away from this worker")
+            raise
+        except Exception:  # the database is gone: the poller crashes the run, it is retried
+            log.exception("run.error")
 
-    def close(self) -> None:
-        for adapter in self.adapters.values():
-            adapter.close()
+    def _fail(self, run_id: int, error: Exception) -> None:
+        with self.pool.connection() as conn:
+            runs.finish_failed(conn, run_id, failure_of(error).error, retryable=False)
+
+    # ------------------------------------------------------------ heartbeats
+
+    def _beat(self, run_ids: list[int]) -> dict[int, str]:
+        with self.pool.connection() as conn:
+            return runs.heartbeat_many(conn, run_ids)
+
+    async def beat(self) -> None:
+        """Beat the runs in flight; cancel those taken away; give up on stuck ones."""
+        held = [run_id for run_id, task in self.in_flight.items() if not task.done()]
+        if held:
+            try:
+                states = await asyncio.to_thread(self._beat, held)
+            except Exception as error:  # a missed beat is not fatal
+                log.warning("run.heartbeat_failed", error=str(error))
+                states = None
+            if states is not None:
+                for run_id in runs.taken_away(held, states):
+                    self._abandon(run_id, states.get(run_id, "deleted"))
+        stuck_since = time.monotonic() - self.ctx.settings.stale_after
+        if any(when < stuck_since for when in self.abandoned.values()):
+            log.error("run.stuck", runs=sorted(self.abandoned), reason="replacing this worker")
+            os._exit(REPLACE_ME_EXIT)
+
+    def _abandon(self, run_id: int, state: str) -> None:
+        task = self.in_flight.get(run_id)
+        if task is None or task.done() or run_id in self.abandoned:
+            return
+        log.error("run.lost", run_id=run_id, state=state, reason="the run is no longer RUNNING")
+        self.abandoned[run_id] = time.monotonic()
+        task.cancel()
+
+    async def beat_forever(self) -> None:
+        every = max(0.2, self.ctx.settings.stale_after / 3)
+        while True:
+            await asyncio.sleep(every)
+            await self.beat()
+
+    # ------------------------------------------------------------ the loop
+
+    async def serve(self) -> None:
+        """Claim while there is room, until the parent says stop; then let runs finish
+        (the parent gives them MM_SHUTDOWN_GRACE and puts back what is left)."""
+        beating = asyncio.create_task(self.beat_forever(), name="heartbeat")
+        try:
+            while not should_stop(self.ctx):
+                if len(self.in_flight) >= self.capacity or not await self._claim_safely():
+                    await asyncio.sleep(IDLE_WAIT)
+            if self.in_flight:
+                await asyncio.wait(list(self.in_flight.values()))
+        finally:
+            beating.cancel()
+            for adapter in self.adapters.values():
+                await adapter.close()
+
+    async def _claim_safely(self) -> bool:
+        try:
+            return await self.claim()
+        except Exception as error:  # the database is away: look again in a moment
+            log.warning("run.claim_failed", error=str(error))
+            return False
 
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    with db.connect(ctx.database_url, autocommit=True) as conn:
-        worker = Worker(ctx, conn)
-        try:
-            while not should_stop(ctx):
-                if not worker.step():
-                    ctx.stop.wait(IDLE_WAIT)
-        finally:
-            worker.close()
+    pool = db.create_pool(ctx.database_url, min_size=1, max_size=DB_CONNECTIONS)
+    try:
+        asyncio.run(Worker(ctx, pool).serve())
+    finally:
+        pool.close()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from marketmanager.settings import Settings
+from marketmanager.settings import Settings, mask_password
 from sql import queries
 
 Row = dict[str, Any]
@@ -26,11 +25,6 @@ Params = Mapping[str, Any] | None
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the message names the (masked) URL."""
-
-
-def mask_password(url: str) -> str:
-    """`url` with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def database_url(settings: Settings) -> str:

@@ -8,6 +8,7 @@ variable; entry points print its one line and exit 2.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -65,6 +66,13 @@ def _log_format(text: str) -> str:
     return text
 
 
+def mask_password(url: str) -> str:
+    """`url` with any password (in the user info, up to its last ``@``, or in a
+    ``password=`` parameter or keyword) replaced by ``***``."""
+    url = re.sub(r"(://[^:/@]+:)[^/?#]*@", r"\1***@", url)
+    return re.sub(r"(password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+
+
 def _database_url(text: str) -> str:
     if not text.startswith(("postgresql://", "postgres://")):
         raise ValueError
@@ -99,6 +107,7 @@ class Settings:
     data_dir: Path = field(default=Path("var"), metadata={"env": "MM_DATA_DIR"})
     control_socket: Path | None = field(default=None, metadata={"env": "MM_CONTROL_SOCKET"})
     pool_size: int = field(default=2, metadata={"env": "MM_POOL_SIZE"})
+    runs_per_worker: int = field(default=8, metadata={"env": "MM_RUNS_PER_WORKER"})
     tick_seconds: float = field(default=1.0, metadata={"env": "MM_TICK_SECONDS"})
     stale_after: float = field(default=30.0, metadata={"env": "MM_STALE_AFTER"})
     run_timeout: float = field(default=300.0, metadata={"env": "MM_RUN_TIMEOUT"})
@@ -164,6 +173,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "data_dir": _path,
     "control_socket": _path,
     "pool_size": _positive_int,
+    "runs_per_worker": _positive_int,
     "tick_seconds": _positive_float,
     "stale_after": _positive_float,
     "run_timeout": _positive_float,
@@ -189,4 +199,5 @@ def _parse(variable: str, raw: str, parser: Callable[[str], T]) -> T:
         return parser(raw.strip())
     except (ValueError, TypeError):
         expected = _EXPECTED[parser]
-        raise SettingsError(variable, f"expected {expected}, got {raw!r}") from None
+        shown = mask_password(raw) if parser is _database_url else raw
+        raise SettingsError(variable, f"expected {expected}, got {shown!r}") from None

@@ -63,6 +63,15 @@ RETURNING *
 -- A RUNNING run is still being worked on.
 UPDATE harvest_runs SET heartbeat_at = now() WHERE id = %(run_id)s AND state = 'RUNNING'
 
+-- name: heartbeat_runs --
+-- A worker's RUNNING runs among run_ids are alive; the state of each (gone: not listed).
+WITH beaten AS (
+    UPDATE harvest_runs SET heartbeat_at = now()
+    WHERE id = ANY(%(run_ids)s) AND state = 'RUNNING'
+    RETURNING id
+)
+SELECT id, state FROM harvest_runs WHERE id = ANY(%(run_ids)s)
+
 -- name: finish_run_succeeded --
 -- A RUNNING run wrote its markets; no row when it is not RUNNING any more (e.g. CRASHED).
 UPDATE harvest_runs

@@ -1,7 +1,8 @@
 """Shared fixtures: a real PostgreSQL, a migrated template, a fresh database per test.
 
 The server is ``DATABASE_URL`` when set, otherwise the embedded one (under
-``var/test-pg``, kept between runs so that it starts once). Each session migrates a
+``var/test-pg``; its data is kept between runs, and the server is stopped when the
+session ends, so that `make test` leaves no process behind). Each session migrates a
 template database once; each test that asks for ``db_url`` gets its own
 ``CREATE DATABASE … TEMPLATE …`` copy, dropped afterwards.
 """
@@ -25,14 +26,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def server_url() -> str:
+def server_url() -> Iterator[str]:
     """URL of the PostgreSQL server the suite runs against (any database on it)."""
     explicit = os.environ.get("DATABASE_URL")
     if explicit:
-        return explicit
-    from marketmanager.embedded import embedded_database_url
+        yield explicit
+        return
+    from marketmanager.embedded import embedded_database_url, stop_embedded
 
-    return embedded_database_url(REPO / "var" / "test-pg")
+    data_dir = REPO / "var" / "test-pg"
+    try:
+        yield embedded_database_url(data_dir)
+    finally:
+        stop_embedded(data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,11 @@ FAILING = (
 )  # fmt: skip
 INTERVAL = 5
 SOAK_SECONDS = 60
+# The sampler must have looked this often before the soak ends (it runs as long as it
+# takes on a busy machine, up to SOAK_DEADLINE), so that a violation had many chances
+# to be seen.
+MIN_SAMPLES = 300
+SOAK_DEADLINE = 240
 
 
 class Sampler:
@@ -144,8 +149,12 @@ def test_two_nodes_share_the_work_and_one_recovers_the_other(
         first.wait_ready()
         second.wait_ready()
         survivor, victim = first.node_id(), second.node_id()
-        soak_until = time.monotonic() + SOAK_SECONDS
-        while time.monotonic() < soak_until:  # a minute of both nodes at work
+        started = time.monotonic()
+        # A minute of both nodes at work, and as long again as the sampler needs.
+        while time.monotonic() < started + SOAK_SECONDS or sampler.samples < MIN_SAMPLES:
+            assert time.monotonic() < started + SOAK_DEADLINE, (
+                f"the sampler took {sampler.samples} samples in {SOAK_DEADLINE} s"
+            )
             for node in (first, second):
                 assert node.process is not None and node.process.poll() is None, node.output()
             sampler.check()
@@ -160,7 +169,7 @@ def test_two_nodes_share_the_work_and_one_recovers_the_other(
         claims = _check_claimed_once(conn, first, second)
         by_node = Counter(seen[0][0] for seen in claims.values())
         assert by_node[survivor] > 0 and by_node[victim] > 0, by_node
-        assert sampler.samples > 300 and sampler.most_running >= 2
+        assert sampler.samples >= MIN_SAMPLES and sampler.most_running >= 2
         _check_the_unique_index(conn)
 
         # One node dies with runs in flight; the other takes them over.
@@ -175,10 +184,14 @@ def test_two_nodes_share_the_work_and_one_recovers_the_other(
             "the second node to run a harvest",
         )
         second.kill_all()
-        orphaned = [
-            r["id"] for r in runs_of(conn) if r["node"] == victim and r["state"] == "RUNNING"
-        ]
-        assert orphaned
+        # A worker keeps several runs in flight: the exchanges that fail by design may be
+        # among them. Their retries end FAILED again; the harvested ones' must succeed.
+        orphaned = {
+            r["id"]: r["exchange"]
+            for r in runs_of(conn)
+            if r["node"] == victim and r["state"] == "RUNNING"
+        }
+        assert set(orphaned.values()) & set(HARVESTED)
         sim.simulator.clear_faults()
 
         wait_for(
@@ -198,7 +211,11 @@ def test_two_nodes_share_the_work_and_one_recovers_the_other(
             retry = conn.execute(
                 "SELECT * FROM harvest_runs WHERE retry_of = %s", (run_id,)
             ).fetchone()
-            return retry is not None and retry["state"] == "SUCCEEDED"
+            if retry is None:
+                return False
+            if orphaned[run_id] in HARVESTED:
+                return retry["state"] == "SUCCEEDED"
+            return retry["state"] in ("SUCCEEDED", "FAILED")
 
         wait_for(lambda: all(recovered(r) for r in orphaned), 40, "the dead node's runs retried")
         for run_id in orphaned:

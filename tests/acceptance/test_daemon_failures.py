@@ -22,9 +22,10 @@ from tests.support.daemon import (
 from tests.support.processes import alive, session_pids, wait_for
 
 STALE_AFTER = 4.0
-# How late the poller may notice a crash: its tick (0.5 s), one heartbeat period, slack
-# for a busy two-core machine.
-NOTICE_SLACK = 3.0
+# How late the poller may notice a crash: its tick (0.5 s) and one heartbeat period
+# normally; generous, so that a busy two-core machine does not fail the test. Which rule
+# crashed a run (no heartbeat, or the run timeout) is checked on its error, not its time.
+NOTICE_SLACK = 10.0
 
 
 def _queue(harvester: Harvester, exchange: str) -> int:
@@ -94,7 +95,7 @@ def test_a_killed_worker_run_crashes_and_is_retried_without_touching_good_market
         assert not alive(victim) and replaced != victim
 
 
-def test_a_hung_run_is_stopped_at_the_run_timeout_and_its_worker_replaced(
+def test_a_hung_run_is_stopped_at_the_run_timeout_and_abandoned_by_a_worker_that_lives_on(
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
     run_timeout = 6.0
@@ -112,7 +113,7 @@ def test_a_hung_run_is_stopped_at_the_run_timeout_and_its_worker_replaced(
         hung = _queue(harvester, "binance")
         running = wait_for_state(conn, hung, "RUNNING", 30)
         worker = str(running["worker"])
-        old_pid = harvester.pids()[worker]
+        pid = harvester.pids()[worker]
 
         wait_for(
             lambda: run_by_id(conn, hung)["state"] != "RUNNING",
@@ -127,21 +128,23 @@ def test_a_hung_run_is_stopped_at_the_run_timeout_and_its_worker_replaced(
         assert dt.timedelta(seconds=run_timeout) <= took
         assert took <= dt.timedelta(seconds=run_timeout + NOTICE_SLACK)
 
-        new_pid = wait_for(
-            lambda: (pid := harvester.pids()[worker]) != old_pid and alive(pid) and pid,
+        # The worker cancels the run's task (closing its request) and carries on.
+        abandoned = wait_for(
+            lambda: [e for e in harvester.events("run.abandoned") if e.get("run_id") == hung],
             20,
-            f"{worker} to be replaced",
+            "the worker to abandon the hung run",
         )
-        assert new_pid != old_pid and not alive(old_pid)
+        assert abandoned[0]["process"] == worker
         lost = [e for e in harvester.events("run.lost") if e.get("run_id") == hung]
         assert lost and lost[0]["process"] == worker
-
         retry = wait_for_retry(conn, hung, 10)
         wait_for(
             lambda: run_by_id(conn, int(retry["id"]))["state"] == "SUCCEEDED",
             30,
             "the retry to succeed once the exchange answers",
         )
+        assert harvester.pids()[worker] == pid and alive(pid), "no worker had to be replaced"
+        assert not harvester.events("run.stuck")
 
 
 def test_children_killed_with_sigkill_are_restarted(tmp_path: Path, db_url: str) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from marketmanager import tokens
 
@@ -78,3 +79,23 @@ def token(conn: Conn, name: str, level: str = "write") -> str:
 
 def clear(conn: Conn) -> None:
     conn.execute("TRUNCATE exchanges, harvester_nodes, api_tokens RESTART IDENTITY CASCADE")
+
+
+def table_contents(conn: Conn, *, ignoring: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every table of the schema and all its rows as JSON text, in a stable order,
+    without the columns named in `ignoring`."""
+    tables = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    ).fetchall()
+    contents = {}
+    for row in tables:
+        text = conn.execute(
+            sql.SQL(
+                "SELECT coalesce(string_agg(j::text, E'\\n' ORDER BY j::text), '') AS rows "
+                "FROM (SELECT to_jsonb(t) - %(ignoring)s::text[] AS j FROM {} AS t) AS s"
+            ).format(sql.Identifier(row["tablename"])),
+            {"ignoring": list(ignoring)},
+        ).fetchone()
+        assert text is not None
+        contents[row["tablename"]] = text["rows"]
+    return contents

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -56,13 +57,16 @@ class ProcessServer:
             DATABASE_URL=database_url, MM_API_PORT=str(self.port), MM_LOG_FORMAT="json", **env
         )
         self.process: subprocess.Popen[str] | None = None
+        # a file, not a pipe: a pipe nobody reads would block a busy server's logging
+        # (O_APPEND: reading never moves its writes; closed by stop)
+        self.log = tempfile.TemporaryFile("a+")  # noqa: SIM115
 
     def start(self) -> ProcessServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graphql_api"],
             env=self.env,
             cwd=REPO,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -72,7 +76,7 @@ class ProcessServer:
     def _healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            output = self.process.stdout.read() if self.process.stdout else ""
+            output = self.output()
             raise AssertionError(f"the API exited with {self.process.returncode}:\n{output}")
         try:
             return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
@@ -84,11 +88,18 @@ class ProcessServer:
         assert self.process is not None
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
+        output = self.output()
+        self.log.close()
         return output
+
+    def output(self) -> str:
+        """What it printed so far."""
+        self.log.seek(0)
+        return self.log.read()
 
 
 def settings_for(database_url: str, overrides: Mapping[str, object]) -> Settings:

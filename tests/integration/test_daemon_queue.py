@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import node
+from harvester import node, runs
 from harvester.control_protocol import BadRequest, Request
 from harvester.node_control import NodeControl
 from harvester.poller import Poller
@@ -53,18 +53,35 @@ def test_the_scheduler_queues_due_exchanges_once(conn: Conn, db_url: str) -> Non
     assert runs_of(conn, ids[1]) == []
 
 
-def test_claims_skip_locked_and_respect_not_before(conn: Conn) -> None:
-    first, second = add_exchange(conn, "binance"), add_exchange(conn, "kraken")
-    conn.execute("INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL')", (first,))
+def test_a_claim_skips_a_run_another_connection_holds_and_runs_not_yet_due(
+    conn: Conn, db_url: str
+) -> None:
+    held, free, later = (add_exchange(conn, n) for n in ("binance", "kraken", "bitstamp"))
+    for exchange in (held, free):
+        conn.execute(
+            "INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL')", (exchange,)
+        )
     conn.execute(
         "INSERT INTO harvest_runs (exchange_id, trigger, not_before) "
         "VALUES (%s, 'RETRY', now() + interval '1 hour')",
-        (second,),
+        (later,),
     )
-    claimed = claim(conn)
-    assert claimed is not None and claimed["exchange_id"] == first
-    assert (claimed["state"], claimed["node"], claimed["worker"]) == ("RUNNING", "n1", "worker-1")
-    assert claim(conn) is None, "the other run is not due for an hour"
+    # Without SKIP LOCKED the claim would wait for the other transaction: fail instead.
+    conn.execute("SET lock_timeout = '10s'")
+    with db.connect(db_url) as other, other.transaction():
+        # Another worker is in the middle of claiming the oldest run: its row is locked.
+        locked = db.fetch_one(other, "claim_run", {"node": "n2", "worker": "worker-9"})
+        assert locked is not None and locked["exchange_id"] == held
+        claimed = claim(conn)
+        assert claimed is not None and claimed["exchange_id"] == free, "skipped the locked row"
+        assert (claimed["state"], claimed["node"], claimed["worker"]) == (
+            "RUNNING",
+            "n1",
+            "worker-1",
+        )
+        assert claim(conn) is None, "the held run is skipped, the other is not due for an hour"
+    assert [r["node"] for r in runs_of(conn, held)] == ["n2"], "the other claim committed"
+    assert claim(conn) is None
 
 
 def test_paused_or_draining_nodes_claim_nothing(conn: Conn) -> None:
@@ -197,3 +214,31 @@ def test_control_run_queues_once_and_refuses_unknown_exchanges(conn: Conn) -> No
         control.handle(Request("run", "nope"))
     status = control.handle(Request("status"))
     assert status["queue_depth"] == 1 and status["node"] == "n1" and status["pool_size"] == 2
+
+
+def test_one_heartbeat_beats_every_running_run_and_reports_the_others(conn: Conn) -> None:
+    ids = {}
+    for name in ("binance", "kraken", "bitstamp"):
+        row = conn.execute(
+            "INSERT INTO harvest_runs (exchange_id, trigger, state, node, started_at,"
+            " heartbeat_at) VALUES (%s, 'SCHEDULE', 'RUNNING', 'n1', now(),"
+            " now() - interval '1 hour') RETURNING id",
+            (add_exchange(conn, name),),
+        ).fetchone()
+        assert row is not None
+        ids[name] = row["id"]
+    conn.execute(
+        "UPDATE harvest_runs SET state = 'CRASHED', finished_at = now() WHERE id = %s",
+        (ids["bitstamp"],),
+    )
+    states = runs.heartbeat_many(conn, [*ids.values(), 999_999])
+    assert states == {
+        ids["binance"]: "RUNNING",
+        ids["kraken"]: "RUNNING",
+        ids["bitstamp"]: "CRASHED",
+    }
+    fresh = conn.execute(
+        "SELECT id FROM harvest_runs WHERE heartbeat_at > now() - interval '1 minute' ORDER BY id"
+    ).fetchall()
+    assert [row["id"] for row in fresh] == [ids["binance"], ids["kraken"]]
+    assert runs.taken_away(ids.values(), states) == {ids["bitstamp"]}

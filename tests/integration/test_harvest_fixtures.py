@@ -1,9 +1,15 @@
-"""Recorded real responses (ccxt's static fixtures) through the adapter and the write path."""
+"""Recorded real responses (ccxt's static fixtures) through the adapter and the write path.
+
+The project carries the recordings it replays (tests/fixtures/ccxt_static, see its
+README); MM_CCXT_FIXTURES names another folder of such files to replay as well.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +21,8 @@ from harvester.exchanges import ExchangeAdapter
 from harvester.harvest import harvest_exchange
 from marketmanager import db
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("MM_CCXT_FIXTURES") or REPO.parent / "shared/fixtures/ccxt_static")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ccxt_static"
+MORE_FIXTURES = os.environ.get("MM_CCXT_FIXTURES")
 FIELDS = {
     "bid": "bid",
     "ask": "ask",
@@ -27,10 +33,43 @@ FIELDS = {
 
 
 def _fixture_files() -> list[Any]:
-    files = sorted(FIXTURES.glob("*.json")) if FIXTURES.is_dir() else []
-    if not files:
-        return [pytest.param(None, id="no-fixtures")]
-    return [pytest.param(path, id=path.stem) for path in files]
+    """The project's recordings, then those of MM_CCXT_FIXTURES (ids prefixed ``more-``)."""
+    params = [pytest.param(path, id=path.stem) for path in sorted(FIXTURES.glob("*.json"))]
+    if MORE_FIXTURES:
+        more = sorted(Path(MORE_FIXTURES).glob("*.json"))
+        params += [pytest.param(path, id=f"more-{path.stem}") for path in more]
+        if not more:
+            params.append(pytest.param(Path(MORE_FIXTURES), id="more-none"))
+    return params
+
+
+def test_the_project_carries_its_recorded_responses() -> None:
+    names = {path.stem for path in FIXTURES.glob("*.json")}
+    assert {"binance", "kraken", "coinbase", "gemini"} <= names, names
+    assert "MIT" in (FIXTURES / "README.md").read_text()
+
+
+class RecordedCall:
+    """A ticker source that replays one recorded call with its recorded arguments."""
+
+    def __init__(self, adapter: ExchangeAdapter, method: str, entry: dict[str, Any]) -> None:
+        self.adapter = adapter
+        self.method = method
+        self.entry = entry
+
+    def load_markets(self) -> Mapping[str, Mapping[str, Any]]:
+        return self.adapter.load_markets()
+
+    def symbols(self) -> list[str] | None:
+        """fetchTicker(symbol) asks for its symbol; fetchTickers(symbols?) for its list."""
+        args = self.entry["input"]
+        if self.method == "fetchTicker":
+            return [args[0]]
+        return list(args[0]) if args and args[0] else None
+
+    def fetch_tickers(self) -> Sequence[Mapping[str, Any]]:
+        self.adapter.ticker_method = self.method
+        return self.adapter.fetch_tickers(self.symbols())
 
 
 def _runs_of(fixture: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -47,21 +86,39 @@ def _expected(method: str, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {ticker["symbol"]: ticker for ticker in tickers}
 
 
-def _stored(conn: psycopg.Connection[Any], exchange_id: int) -> dict[str, dict[str, Any]]:
+def _seen_by_run(
+    conn: psycopg.Connection[Any], exchange_id: int, harvested_at: dt.datetime
+) -> dict[str, dict[str, Any]]:
+    """The exchange's markets that got a history tick stamped `harvested_at`: one run's."""
     rows = conn.execute(
-        "SELECT * FROM markets WHERE exchange_id = %s AND active", (exchange_id,)
+        "SELECT m.* FROM markets m JOIN market_ticks t ON t.market_id = m.id"
+        " WHERE m.exchange_id = %s AND t.ts = %s",
+        (exchange_id, harvested_at),
     ).fetchall()
     return {row["symbol"]: row for row in rows}
 
 
-@pytest.mark.parametrize("path", _fixture_files())
-def test_recorded_tickers_are_stored_as_ccxt_parses_them(
-    path: Path | None, conn: psycopg.Connection[Any], settings: Any
-) -> None:
-    if path is None:
-        pytest.fail(f"no ccxt fixtures in {FIXTURES}: set MM_CCXT_FIXTURES to their folder")
-    fixture = json.loads(path.read_text())
-    name = fixture["exchange"]
+def _replay(
+    conn: psycopg.Connection[Any],
+    adapter: ExchangeAdapter,
+    exchange: dict[str, Any],
+    method: str,
+    entry: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Run one recorded call through a harvest; the markets that run stored."""
+    adapter.exchange.fetch = lambda *args, body=entry["httpResponse"], **kw: body
+    run = runs.create_run(conn, exchange["id"], running=True, node="test", worker="fixture")
+    harvested_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(
+        seconds=run.id  # a distinct stamp per run
+    )
+    result = harvest_exchange(
+        conn, RecordedCall(adapter, method, entry), exchange, run.id, harvested_at
+    )
+    assert result.succeeded, result.error
+    return _seen_by_run(conn, exchange["id"], harvested_at)
+
+
+def _add_exchange(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
     exchange = db.fetch_one(
         conn,
         "insert_exchange",
@@ -75,18 +132,21 @@ def test_recorded_tickers_are_stored_as_ccxt_parses_them(
         },
     )
     assert exchange is not None
-    markets = fixture["markets"]
+    return exchange
+
+
+@pytest.mark.parametrize("path", _fixture_files())
+def test_recorded_tickers_are_stored_as_ccxt_parses_them(
+    path: Path, conn: psycopg.Connection[Any], settings: Any
+) -> None:
+    assert path.is_file(), f"MM_CCXT_FIXTURES={MORE_FIXTURES} holds no *.json recordings"
+    fixture = json.loads(path.read_text())
+    exchange = _add_exchange(conn, fixture["exchange"])
     assert _runs_of(fixture), f"{path.name} has no ticker responses"
     with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
+        adapter.install_markets(list(fixture["markets"].values()))  # as ccxt's own replay
         for method, entry in _runs_of(fixture):
-            wanted = entry["input"][0] if method == "fetchTicker" else None
-            adapter.install_markets([markets[wanted]] if wanted else list(markets.values()))
-            adapter.ticker_method = method
-            adapter.exchange.fetch = lambda *args, body=entry["httpResponse"], **kw: body
-            run = runs.create_run(conn, exchange["id"], running=True, node="test", worker="fixture")
-            result = harvest_exchange(conn, adapter, exchange, run.id)
-            assert result.succeeded, result.error
-            stored = _stored(conn, exchange["id"])
+            stored = _replay(conn, adapter, exchange, method, entry)
             expected = _expected(method, entry)
             assert set(stored) == set(expected), entry["description"]
             for symbol, ticker in expected.items():
@@ -99,9 +159,19 @@ def test_recorded_tickers_are_stored_as_ccxt_parses_them(
                             symbol,
                             column,
                         )
-            ticks = conn.execute(
-                "SELECT count(*) AS n FROM market_ticks t JOIN markets m ON m.id = t.market_id"
-                " WHERE m.exchange_id = %s",
-                (exchange["id"],),
-            ).fetchone()
-            assert ticks is not None and ticks["n"] >= len(expected)
+
+
+def test_a_recorded_ticker_of_an_inactive_market_is_still_asked_for(
+    conn: psycopg.Connection[Any], settings: Any
+) -> None:
+    fixture = json.loads((FIXTURES / "binance.json").read_text())
+    [entry] = fixture["fetchTicker"]
+    symbol = entry["input"][0]
+    inactive = {**fixture["markets"][symbol], "active": False}
+    exchange = _add_exchange(conn, "binance")
+    with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
+        adapter.install_markets([inactive])
+        stored = _replay(conn, adapter, exchange, "fetchTicker", entry)
+    assert set(stored) == {symbol}
+    assert stored[symbol]["active"] is False, "the market's own flag is kept"
+    assert float(stored[symbol]["last"]) == pytest.approx(entry["parsedResponse"]["last"])

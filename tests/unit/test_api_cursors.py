@@ -110,3 +110,54 @@ def test_runs_newest_first() -> None:
 
 def test_like_pattern_takes_wildcards_literally() -> None:
     assert like_pattern("a_b%c\\") == "%a\\_b\\%c\\\\%"
+
+
+CHANGE = MARKETS.orderings["CHANGE_PCT_DESC"]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "keys"),
+    [  # PostgreSQL's own text output of each type
+        (CHANGE, ["-3.25", "1"]),
+        (VOLUME, ["0.000012345678901234567890", "-9223372036854775808"]),
+        (VOLUME, ["Infinity", "2"]),
+        (UPDATED, ["2025-01-01 12:00:00+05:30", "3"]),
+        (UPDATED, ["1901-12-13 20:45:52+00:53:28", "3"]),
+        (UPDATED, ["2025-06-30 23:59:59.5-03", "3"]),
+        (UPDATED, ["infinity", "3"]),
+        (SYMBOL, ["ÄÖÜ/€ 😀", "4"]),
+    ],
+)
+def test_cursors_take_what_postgresql_writes(ordering: object, keys: list[str | None]) -> None:
+    cursor = encode_cursor(ordering, keys)  # type: ignore[arg-type]
+    assert decode_cursor(cursor, ordering) == keys  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "keys"),
+    [  # what Python's parsers take and PostgreSQL refuses
+        (VOLUME, ["1_000", "1"]),
+        (VOLUME, ["1e999999", "1"]),
+        (VOLUME, ["١٢٣", "1"]),
+        (VOLUME, [" 12", "1"]),
+        (VOLUME, ["1", "٣"]),
+        (VOLUME, ["1", "+7"]),
+        (UPDATED, ["2026-W01-1", "1"]),
+        (UPDATED, ["2026-01-01 00:00:00+23:59", "1"]),
+        (UPDATED, ["2026-13-01 00:00:00+00", "1"]),
+        (UPDATED, ["20260101T000000", "1"]),
+        (SYMBOL, ["BTC\x00", "1"]),
+        (SYMBOL, ["BTC\udfff", "1"]),
+    ],
+)
+def test_cursors_refuse_keys_postgresql_would_refuse(
+    ordering: object, keys: list[str | None]
+) -> None:
+    with pytest.raises(BadUserInput):
+        decode_cursor(_cursor([ordering.name, keys]), ordering)  # type: ignore[attr-defined]
+
+
+def test_a_cursor_nested_past_the_stack_is_bad_user_input() -> None:
+    deep = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
+    with pytest.raises(BadUserInput):
+        decode_cursor(deep, VOLUME)

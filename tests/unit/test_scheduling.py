@@ -6,6 +6,7 @@ from harvester.scheduling import (
     FinishedRun,
     due,
     first_run_offset,
+    jittered,
     partitions_to_drop,
     retries,
     retry_delay,
@@ -79,9 +80,27 @@ def failed(**changes: object) -> FinishedRun:
 
 
 def test_retries_follow_attempts_and_backoff() -> None:
-    [retry] = retries([failed(attempt=2)], max_attempts=5)
+    [retry] = retries([failed(attempt=2)], max_attempts=5, draw=lambda: 0.0)
     assert (retry.retry_of, retry.exchange_id, retry.attempt) == (10, 1, 3)
     assert retry.not_before == T0 + seconds(4)
+
+
+def test_jitter_stretches_a_backoff_by_at_most_half_and_never_shortens_it() -> None:
+    assert jittered(4.0, lambda: 0.0) == 4.0
+    assert jittered(4.0, lambda: 0.5) == 5.0
+    assert jittered(4.0, lambda: 0.999) < 6.0
+    # the longest wait of one attempt stays below the shortest of the next
+    for attempt in range(1, 8):
+        assert jittered(retry_delay(attempt), lambda: 0.999) < retry_delay(attempt + 1)
+
+
+def test_exchanges_failing_together_retry_at_different_times() -> None:
+    outage = [failed(id=n, exchange_id=n, attempt=3) for n in range(1, 21)]
+    draws = iter([n / 20 for n in range(20)])  # an injected random source
+    planned = retries(outage, max_attempts=5, draw=lambda: next(draws))
+    waits = [(retry.not_before - T0).total_seconds() for retry in planned]
+    assert len(set(waits)) == 20, "no two exchanges retry in lockstep"
+    assert min(waits) == 8.0 and max(waits) < 12.0
 
 
 def test_no_retry_past_max_attempts_or_for_permanent_errors() -> None:

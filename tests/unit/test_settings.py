@@ -10,6 +10,7 @@ BAD_VALUES = {
     "MM_DATA_DIR": "  ",
     "MM_CONTROL_SOCKET": "",
     "MM_POOL_SIZE": "zero",
+    "MM_RUNS_PER_WORKER": "0",
     "MM_TICK_SECONDS": "-1",
     "MM_STALE_AFTER": "soon",
     "MM_RUN_TIMEOUT": "0",
