@@ -10,6 +10,7 @@ import structlog
 from harvester import control, node, poller, scheduler, worker
 from harvester.context import ChildContext
 from harvester.tree import Child, ProcessTree
+from harvester.tree_state import ChildSlots
 from marketmanager import db
 from marketmanager.errors import UserFacingError
 from marketmanager.logging import configure_logging
@@ -43,8 +44,8 @@ def main() -> int:
     structlog.contextvars.bind_contextvars(node=node_id)
     node.register(conn, node_id, settings.pool_size)
 
-    def make_context(name: str, stop: Any) -> ChildContext:
-        return ChildContext(name, node_id, url, settings, stop)
+    def make_context(name: str, stop: Any, children: ChildSlots) -> ChildContext:
+        return ChildContext(name, node_id, url, settings, stop, children)
 
     link = node.NodeLink(url, node_id, conn)
     tree = ProcessTree(

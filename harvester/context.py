@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 
+from harvester.tree_state import ChildSlots
 from marketmanager.settings import Settings
 
 
@@ -15,3 +16,4 @@ class ChildContext:
     database_url: str
     settings: Settings
     stop: Event  # set by the parent: finish what you are doing and return
+    children: ChildSlots | None = None  # the parent's live view of its children

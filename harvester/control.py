@@ -3,7 +3,9 @@ resume / run / drain for this node (its client is `harvester.control_client`).
 
 Each client gets its own task: bad JSON or an unknown command gets an error reply and
 the connection stays; an oversized line gets an error and a closed connection; a client
-that says nothing for IDLE_TIMEOUT seconds is dropped. None of it stops the server.
+that says nothing for IDLE_TIMEOUT seconds is dropped, and so is one that does not read
+its replies for WRITE_TIMEOUT seconds (at most asyncio's 64 KiB write buffer waits for
+it; then the connection is aborted). None of it stops the server.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from harvester.node_control import NodeControl
 log = structlog.get_logger()
 
 IDLE_TIMEOUT = 10.0  # seconds a client may stay silent
+WRITE_TIMEOUT = 10.0  # seconds a reply may wait for a client that does not read
 
 
 class ControlServer:
@@ -61,22 +64,26 @@ class ControlServer:
                 try:
                     line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT)
                 except (asyncio.LimitOverrunError, ValueError):
-                    writer.write(protocol.error(f"line longer than {protocol.MAX_LINE} bytes"))
+                    await _send(
+                        writer, protocol.error(f"line longer than {protocol.MAX_LINE} bytes")
+                    )
                     break
                 except TimeoutError:
-                    writer.write(protocol.error(f"no request for {IDLE_TIMEOUT:.0f} s; closing"))
+                    await _send(
+                        writer, protocol.error(f"no request for {IDLE_TIMEOUT:.0f} s; closing")
+                    )
                     break
                 if not line:
                     break
                 if line.strip():
-                    writer.write(await self.answer(line))
-                    await writer.drain()
+                    await _send(writer, await self.answer(line))
+        except TimeoutError:
+            log.warning("control.client_not_reading", timeout=WRITE_TIMEOUT)
+            writer.transport.abort()  # drop its unread replies; no second wait in _close
         except (ConnectionError, BrokenPipeError):
             pass
         finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, BrokenPipeError):
-                await writer.wait_closed()
+            await _close(writer)
 
     async def answer(self, line: bytes) -> bytes:
         try:
@@ -95,6 +102,23 @@ class ControlServer:
         report = log.debug if request.cmd == "status" else log.info
         report("control.command", cmd=request.cmd, exchange=request.exchange)
         return protocol.ok(**reply)
+
+
+async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write `data`; TimeoutError when the client leaves it unread for WRITE_TIMEOUT."""
+    writer.write(data)
+    await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close, flushing what is left; abort when the client does not take it in time."""
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), WRITE_TIMEOUT)
+    except TimeoutError:
+        writer.transport.abort()
+    except (ConnectionError, BrokenPipeError):
+        pass
 
 
 def run(ctx: ChildContext) -> None:

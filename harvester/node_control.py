@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,31 +11,23 @@ import psycopg
 from harvester import runs
 from harvester.context import ChildContext
 from harvester.control_protocol import BadRequest, Request
+from harvester.tree_state import ChildSlots, process_alive
 from marketmanager import db
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class NodeControl:
-    def __init__(self, conn: psycopg.Connection[Any], node_id: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], node_id: str, children: ChildSlots | None = None
+    ) -> None:
         self.conn = conn
         self.node_id = node_id
+        self.children = children  # the parent's live view; None: the last heartbeat's
 
     @classmethod
     @contextmanager
     def connect(cls, ctx: ChildContext) -> Iterator[NodeControl]:
         with db.connect(ctx.database_url, autocommit=True) as conn:
-            yield cls(conn, ctx.node_id)
+            yield cls(conn, ctx.node_id, ctx.children)
 
     def handle(self, request: Request) -> dict[str, Any]:
         if request.cmd == "status":
@@ -58,7 +49,7 @@ class NodeControl:
         node = db.fetch_one(self.conn, "node_state", {"node": self.node_id})
         if node is None:
             raise BadRequest(f"node {self.node_id} is not registered")
-        processes = [{**child, "alive": pid_alive(child.get("pid"))} for child in node["processes"]]
+        processes = self.processes(node["processes"])
         queue = db.fetch_one(self.conn, "queue_depth") or {"queued": 0, "due": 0}
         running = db.fetch_all(self.conn, "running_runs")
         return {
@@ -76,6 +67,12 @@ class NodeControl:
             "running": [run for run in running if run["node"] == self.node_id],
             "running_elsewhere": sum(1 for run in running if run["node"] != self.node_id),
         }
+
+    def processes(self, beaten: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The children as the parent knows them now (`beaten`: the heartbeat's list)."""
+        if self.children is not None:
+            return self.children.read()
+        return [{**child, "alive": process_alive(child.get("pid"))} for child in beaten]
 
     def queue_run(self, name: str) -> dict[str, Any]:
         """Queue a MANUAL run, or return the exchange's QUEUED/RUNNING one."""

@@ -8,9 +8,11 @@ supervisord restarts the whole tree.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import select
 import signal
-import threading
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +25,12 @@ import structlog
 from harvester.child import REPLACE_ME_EXIT
 from harvester.context import ChildContext
 from harvester.restarts import RestartHistory
+from harvester.tree_state import ChildSlots
 
 log = structlog.get_logger()
 
 Target = Callable[[ChildContext], None]
+MakeContext = Callable[[str, Any, ChildSlots], ChildContext]
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -51,24 +55,52 @@ class Child:
 
 
 class Signals:
-    """Records SIGTERM/SIGINT; restores the previous handlers on `restore()`."""
+    """Records SIGTERM/SIGINT; restores the previous handlers on `restore()`.
+
+    The handler only counts: it takes no lock (an `Event.set()` there deadlocks when the
+    signal lands while the main thread holds the same lock inside `Event.wait()`). The
+    loop sleeps in `wait()`, a `select` on the wake-up socket that the interpreter writes
+    to (in C, at signal time) through `signal.set_wakeup_fd`.
+    """
 
     def __init__(self) -> None:
         self.received = 0
-        self.changed = threading.Event()
         self._previous: dict[int, Any] = {}
+        self._previous_wakeup = -1
+        self._wakeup_reader: socket.socket | None = None
+        self._wakeup_writer: socket.socket | None = None
 
     def install(self) -> None:
+        self._wakeup_reader, self._wakeup_writer = socket.socketpair()
+        for end in (self._wakeup_reader, self._wakeup_writer):
+            end.setblocking(False)
+        self._previous_wakeup = signal.set_wakeup_fd(
+            self._wakeup_writer.fileno(), warn_on_full_buffer=False
+        )
         for signum in (signal.SIGTERM, signal.SIGINT):
             self._previous[signum] = signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received += 1
-        self.changed.set()
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to `timeout` seconds, or until a signal arrives."""
+        if self._wakeup_reader is None:
+            time.sleep(timeout)
+            return
+        ready, _, _ = select.select([self._wakeup_reader], [], [], timeout)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                self._wakeup_reader.recv(4096)
 
     def restore(self) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_wakeup)
+        for end in (self._wakeup_reader, self._wakeup_writer):
+            if end is not None:
+                end.close()
+        self._wakeup_reader = self._wakeup_writer = None
 
 
 class ProcessTree:
@@ -77,7 +109,7 @@ class ProcessTree:
     def __init__(
         self,
         children: list[Child],
-        make_context: Callable[[str, Any], ChildContext],
+        make_context: MakeContext,
         *,
         grace: float,
         on_beat: Callable[[list[dict[str, Any]]], bool],
@@ -90,13 +122,24 @@ class ProcessTree:
         self.on_beat = on_beat
         self.beat_every = beat_every
         self.signals = Signals()
+        self.slots = ChildSlots([child.name for child in children])
 
     def _start(self, child: Child) -> None:
-        context = self.make_context(child.name, self.stop_event)
+        context = self.make_context(child.name, self.stop_event, self.slots)
         process = SPAWN.Process(target=child.target, args=(context,), name=child.name)
         process.start()
         child.process, child.started_at, child.restart_at = process, time.time(), None
+        self._publish(child)
         log.info("child.started", child=child.name, pid=process.pid)
+
+    def _publish(self, child: Child) -> None:
+        """Tell the control child about `child` now (see harvester.tree_state)."""
+        self.slots.record(
+            self.children.index(child),
+            pid=child.process.pid if child.process else None,
+            restarts=len(child.history.times),
+            started_at=child.started_at,
+        )
 
     def processes(self) -> list[dict[str, Any]]:
         return [child.describe() for child in self.children]
@@ -131,7 +174,7 @@ class ProcessTree:
                     log.info("tree.drained")
                     return 0
                 next_beat = now + self.beat_every
-            self.signals.changed.wait(0.2)
+            self.signals.wait(0.2)
         return 0
 
     def _tend(self, child: Child, now: float) -> bool:
@@ -149,6 +192,7 @@ class ProcessTree:
             else:
                 delay = child.history.record(now)
                 child.restart_at = now + delay
+                self._publish(child)
                 log.warning("child.died", child=child.name, exitcode=code, restart_in=delay)
         if now >= child.restart_at:
             self._start(child)

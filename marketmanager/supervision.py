@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,3 +42,15 @@ def supervisorctl_command(settings: Settings, *args: str) -> list[str]:
         server_url(settings),
         *args,
     ]
+
+
+def supervisord_command() -> list[str]:
+    return [str(Path(sys.executable).with_name("supervisord")), "-c", str(CONFIG)]
+
+
+def supervisord_answers(settings: Settings) -> bool:
+    """True when a supervisord of this data dir answers on its socket."""
+    if not socket_path(settings).exists():
+        return False
+    result = subprocess.run(supervisorctl_command(settings, "pid"), capture_output=True, timeout=30)
+    return result.returncode == 0

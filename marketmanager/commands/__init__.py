@@ -10,7 +10,7 @@ from __future__ import annotations
 COMMANDS: dict[str, str] = {
     "migrate": "apply pending database migrations",
     "up": "run the api and the harvester under supervisord, in the foreground",
-    "daemon": "start/stop/restart/status of the harvester (through supervisorctl)",
+    "daemon": "start/stop/restart/status of the harvester (start brings supervisord up if needed)",
     "ctl": "talk to this host's harvester over its socket",
     "exchanges": "add, list or remove harvested exchanges",
     "harvest": "harvest one exchange now, in the foreground",

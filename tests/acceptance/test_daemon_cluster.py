@@ -42,6 +42,14 @@ MIN_SAMPLES = 300
 SOAK_DEADLINE = 240
 
 
+def add_twenty_exchanges(conn: Conn, sim: SimulatorServer, interval: int) -> None:
+    """HARVESTED and FAILING, each harvested every `interval` seconds."""
+    for name, wire in HARVESTED.items():
+        add_exchange(conn, name, sim.exchange_url(wire), interval_seconds=interval)
+    for name in FAILING:
+        add_exchange(conn, name, sim.exchange_url("binance"), interval_seconds=interval)
+
+
 class Sampler:
     """Looks at harvest_runs every 50 ms from a thread: exchanges with two active runs."""
 
@@ -136,10 +144,7 @@ def _check_the_unique_index(conn: Conn) -> None:
 def test_two_nodes_share_the_work_and_one_recovers_the_other(
     conn: Conn, sim: SimulatorServer, db_url: str, tmp_path: Path
 ) -> None:
-    for name, wire in HARVESTED.items():
-        add_exchange(conn, name, sim.exchange_url(wire), interval_seconds=INTERVAL)
-    for name in FAILING:
-        add_exchange(conn, name, sim.exchange_url("binance"), interval_seconds=INTERVAL)
+    add_twenty_exchanges(conn, sim, INTERVAL)
     sim.simulator.set_faults({"latency": 0.3})  # real runs take a moment: they overlap
     with (
         Sampler(db_url) as sampler,

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
+import httpx
 import psycopg
 
 from harvester.control_client import NotRunning, request
@@ -80,7 +81,8 @@ class _Session:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, stdout: int | IO[bytes] | None = None) -> None:
+        """Start the process; its output goes to `stdout` if given, else to the log file."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -88,7 +90,7 @@ class _Session:
                 env=self.env,
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=log if stdout is None else stdout,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
@@ -243,6 +245,16 @@ class Supervised(_Session):
 
     def program_pid(self, program: str) -> int:
         return int(self.supervisorctl("pid", program).stdout.strip())
+
+    def api_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.env['MM_API_PORT']}{path}"
+
+    def api_ready(self) -> bool:
+        """True when the api answers 200 on /readyz."""
+        try:
+            return httpx.get(self.api_url("/readyz"), timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def wait_running(self, program: str, timeout: float = 60) -> int:
         """Wait until `program` is RUNNING; its pid."""

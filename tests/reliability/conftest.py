@@ -1,0 +1,5 @@
+"""Fixtures of the reliability suite: the simulator of the acceptance tests."""
+
+from tests.acceptance.conftest import sim
+
+__all__ = ["sim"]
