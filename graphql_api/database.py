@@ -3,25 +3,38 @@
 Every statement the API runs goes through `Database`, one per request, which counts
 them (the N+1 test reads ``statements``). A verb takes a named query of
 ``sql/queries.sql`` or a composed statement (`graphql_api.listing`).
+
+A database restart is ordinary: the pool checks each connection as it hands it out and
+replaces a dead one; a read whose connection dies under it runs once more; while the
+database cannot be reached, a statement waits at most `POOL_TIMEOUT` seconds and fails
+with `ServiceUnavailable` (``SERVICE_UNAVAILABLE``), never an internal error.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
+import structlog
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from graphql_api.errors import ServiceUnavailable
+from marketmanager.db import POOL_TIMEOUT, RECONNECT_TIMEOUT
 from sql import queries
+
+log = structlog.get_logger()
 
 Row = dict[str, Any]
 Statement = str | sql.Composable  # a query name, or a composed statement
 
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 16
+UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
 
 
 async def configure(conn: AsyncConnection[Any]) -> None:
@@ -31,18 +44,54 @@ async def configure(conn: AsyncConnection[Any]) -> None:
     conn.adapters.register_loader("numeric", FloatLoader)
 
 
+class SweepingCheck:
+    """The pool's check of each connection it hands out; the first dead one found makes
+    it check every idle connection at once (`AsyncConnectionPool.check`). After a
+    restart they are all dead, and psycopg_pool would otherwise find them one request
+    at a time, pausing longer after each (1, 2, 4 s …)."""
+
+    def __init__(self) -> None:
+        self.pool: AsyncConnectionPool[Any] | None = None
+        self._sweep: asyncio.Task[None] | None = None
+
+    async def __call__(self, conn: AsyncConnection[Any]) -> None:
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            if self.pool is not None and (self._sweep is None or self._sweep.done()):
+                self._sweep = asyncio.create_task(self.pool.check())
+            raise
+
+
 def create_pool(url: str) -> AsyncConnectionPool[Any]:
     """Autocommit connections: each API statement is its own transaction (no BEGIN/COMMIT
     round trips), which every read and every mutation here is. Opened in the lifespan."""
-    return AsyncConnectionPool(
+    check = SweepingCheck()
+    check.pool = AsyncConnectionPool(
         url,
         min_size=POOL_MIN_SIZE,
         max_size=POOL_MAX_SIZE,
         kwargs={"row_factory": dict_row, "autocommit": True},
         configure=configure,
+        check=check,
+        timeout=POOL_TIMEOUT,  # then SERVICE_UNAVAILABLE
+        reconnect_timeout=RECONNECT_TIMEOUT,  # the API is back within seconds of the database
         open=False,
         name="marketmanager-api",
     )
+    return check.pool
+
+
+def is_read(statement: Statement) -> bool:
+    """Statements that may run twice: SELECTs (the composed ones are all listings)."""
+    if not isinstance(statement, str):
+        return True
+    return queries[statement].lstrip().upper().startswith("SELECT")
+
+
+def unavailable(error: Exception) -> ServiceUnavailable:
+    log.warning("api.database_unavailable", error=" ".join(str(error).split()))
+    return ServiceUnavailable(UNAVAILABLE_MESSAGE)
 
 
 class Database:
@@ -55,10 +104,22 @@ class Database:
     ) -> list[Row]:
         query = queries[statement] if isinstance(statement, str) else statement
         self.statements += 1
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(query, params)
-            rows: list[Row] = await cursor.fetchall() if cursor.description else []
-            return rows
+        attempts = 2 if is_read(statement) else 1
+        for attempt in range(1, attempts + 1):
+            conn: Any = None  # the pool's connection, once it gave one
+            try:
+                async with self._pool.connection() as conn:
+                    cursor = await conn.execute(query, params)
+                    rows: list[Row] = await cursor.fetchall() if cursor.description else []
+                    return rows
+            except PoolTimeout as error:
+                raise unavailable(error) from error
+            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                if conn is not None and not conn.closed:
+                    raise  # the statement failed, not the connection
+                if attempt == attempts:
+                    raise unavailable(error) from error
+        raise AssertionError("unreachable")
 
     async def fetch_one(
         self, statement: Statement, params: Mapping[str, Any] | None = None

@@ -22,6 +22,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 CONFLICT = "CONFLICT"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL = "INTERNAL"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -61,6 +62,31 @@ class Forbidden(ApiError):
 
 class Conflict(ApiError):
     code = CONFLICT
+
+
+class ServiceUnavailable(ApiError):
+    """The database cannot be reached now (restarting, down): try again shortly."""
+
+    code = SERVICE_UNAVAILABLE
+
+
+# The HTTP status of a response without data (application/graphql-response+json) whose
+# errors carry one of these codes; other request errors are 400.
+REQUEST_ERROR_STATUS = {UNAUTHENTICATED: 401, FORBIDDEN: 403, SERVICE_UNAVAILABLE: 503}
+
+
+def request_error_status(codes: set[str]) -> int:
+    """The HTTP status of a request error (no data) with these error codes."""
+    for code, status in REQUEST_ERROR_STATUS.items():
+        if code in codes:
+            return status
+    return 500 if codes == {INTERNAL} else 400
+
+
+def only_unavailable(errors: Iterable[GraphQLError]) -> bool:
+    """True when every error says the database is unavailable (and there is one)."""
+    codes = {(error.extensions or {}).get("code") for error in errors}
+    return codes == {SERVICE_UNAVAILABLE}
 
 
 def coded(message: str, code: str, **extensions: Any) -> GraphQLError:

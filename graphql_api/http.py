@@ -27,7 +27,12 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from graphql_api.context import Context, RequestTrace
-from graphql_api.errors import FORBIDDEN, INTERNAL, MASKED_MESSAGE, UNAUTHENTICATED
+from graphql_api.errors import (
+    INTERNAL,
+    MASKED_MESSAGE,
+    only_unavailable,
+    request_error_status,
+)
 from graphql_api.graphiql import graphiql_page
 from graphql_api.limits import MAX_JSON_DEPTH, nested_within
 from marketmanager.settings import Settings
@@ -93,10 +98,7 @@ def status_for(media_type: str, payload: Mapping[str, Any]) -> int:
     if media_type != GRAPHQL_RESPONSE or "data" in payload:
         return 200
     codes = {error.get("extensions", {}).get("code") for error in payload.get("errors", [])}
-    for code, status in ((UNAUTHENTICATED, 401), (FORBIDDEN, 403)):
-        if code in codes:
-            return status
-    return 500 if codes == {INTERNAL} else 400
+    return request_error_status(codes)
 
 
 def dump_json(data: object) -> bytes:
@@ -241,6 +243,8 @@ class GraphQLView(GraphQL[Context, None]):
         errors = result.errors or []
         if result.data is None and errors and all(error.path is None for error in errors):
             payload.pop("data", None)  # a request error: nothing was executed
+        elif result.data is None and only_unavailable(errors):
+            payload.pop("data", None)  # nothing could be executed: the database is away
         trace = _trace(request)
         trace.refused = "data" not in payload
         trace.error_codes.extend(str((e.extensions or {}).get("code")) for e in errors)

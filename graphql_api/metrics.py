@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.context import RequestTrace
 from graphql_api.database import Database, Row
-from graphql_api.errors import INTERNAL
+from graphql_api.errors import INTERNAL, SERVICE_UNAVAILABLE
 from graphql_api.http import TRACE_KEY
 
 log = structlog.get_logger()
@@ -43,7 +43,9 @@ _OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 def outcome(status: int, trace: RequestTrace) -> str:
     """ok (no error), error (errors next to data), rejected (refused before execution),
-    internal (an unexpected failure)."""
+    unavailable (the database could not be reached), internal (an unexpected failure)."""
+    if SERVICE_UNAVAILABLE in trace.error_codes and INTERNAL not in trace.error_codes:
+        return "unavailable"
     if status >= 500 or INTERNAL in trace.error_codes:
         return "internal"
     if status >= 400 or trace.refused:

@@ -15,6 +15,7 @@ from marketmanager import db
 from marketmanager.errors import UserFacingError
 from marketmanager.logging import configure_logging
 from marketmanager.migrations import require_migrated
+from marketmanager.reconnect import LongLivedConnection
 from marketmanager.settings import Settings
 
 log = structlog.get_logger()
@@ -47,7 +48,7 @@ def main() -> int:
     def make_context(name: str, stop: Any, children: ChildSlots) -> ChildContext:
         return ChildContext(name, node_id, url, settings, stop, children)
 
-    link = node.NodeLink(url, node_id, conn)
+    link = node.NodeLink(LongLivedConnection(url, conn), node_id, settings.pool_size)
     tree = ProcessTree(
         build_children(settings),
         make_context,

@@ -5,11 +5,17 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections.abc import Callable
+from typing import Any, TypeVar
 
+import psycopg
 import structlog
 
 from harvester.context import ChildContext
+from marketmanager import db
 from marketmanager.logging import configure_logging
+from marketmanager.reconnect import LongLivedConnection, Outage, connection_lost
+
+T = TypeVar("T")
 
 # A child that exits with this code asks its parent for a fresh one (a worker whose run
 # was taken away): the parent restarts it at once and does not count it as a failure.
@@ -35,8 +41,31 @@ def should_stop(ctx: ChildContext) -> bool:
     return ctx.stop.is_set() or not parent_alive()
 
 
-def run_loop(ctx: ChildContext, every: float, step: Callable[[], object]) -> None:
-    """Call `step` every `every` seconds until the child should stop."""
+def run_connected(
+    ctx: ChildContext,
+    database: LongLivedConnection,
+    make_step: Callable[[psycopg.Connection[Any]], Callable[[], T]],
+    pause: Callable[[T], float],
+) -> None:
+    """Call a step, then wait `pause(result)` seconds, until the child should stop.
+
+    The step is made by `make_step` for one connection, and made again for the next one
+    when the database went away and came back (so nothing held by the old session, e.g.
+    an advisory lock, is taken for granted). While the database is away the child
+    waits and tries again (`Outage`); it neither dies nor gives up."""
+    outage = Outage()
+    step: Callable[[], T] | None = None
+    made_for: psycopg.Connection[Any] | None = None
     while not should_stop(ctx):
-        step()
-        ctx.stop.wait(every)
+        try:
+            with database.connection() as conn:
+                if step is None or conn is not made_for:
+                    step, made_for = make_step(conn), conn
+                result = step()
+        except (psycopg.Error, db.DatabaseUnavailable) as error:
+            if not connection_lost(error, made_for):
+                raise
+            ctx.stop.wait(outage.failed(error))
+            continue
+        outage.ended()
+        ctx.stop.wait(pause(result))

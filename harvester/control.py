@@ -22,7 +22,8 @@ import structlog
 from harvester import control_protocol as protocol
 from harvester.child import should_stop, start_child
 from harvester.context import ChildContext
-from harvester.node_control import NodeControl
+from harvester.node_control import Commands, NodeControl
+from marketmanager.db import DatabaseUnavailable
 
 log = structlog.get_logger()
 
@@ -31,7 +32,7 @@ WRITE_TIMEOUT = 10.0  # seconds a reply may wait for a client that does not read
 
 
 class ControlServer:
-    def __init__(self, control: NodeControl, path: Path) -> None:
+    def __init__(self, control: Commands, path: Path) -> None:
         self.control = control
         self.path = path
         self.lock = asyncio.Lock()  # one database conversation at a time
@@ -95,7 +96,7 @@ class ControlServer:
                 reply = await asyncio.to_thread(self.control.handle, request)
             except protocol.BadRequest as bad:
                 return protocol.error(str(bad))
-            except psycopg.Error as failure:
+            except (psycopg.Error, DatabaseUnavailable) as failure:
                 log.error("control.failed", cmd=request.cmd, error=str(failure))
                 return protocol.error(f"database error: {failure}")
         # status is polled by scripts: keep it out of the info log

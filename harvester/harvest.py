@@ -26,8 +26,10 @@ from harvester import ingest, runs
 from harvester.exchanges import Failure, classify_error
 from harvester.tickers import tickers_to_rows
 from harvester.volume import summarize
+from marketmanager.reconnect import LongLivedConnection
 
-Database = psycopg.Connection[Any] | ConnectionPool
+# a connection, or a source of checked ones: a pool, or one connection reopened as needed
+Database = psycopg.Connection[Any] | ConnectionPool | LongLivedConnection
 Progress = Callable[[str], None]
 
 
@@ -70,12 +72,12 @@ class HarvestResult:
 
 @contextmanager
 def _connection(database: Database) -> Iterator[psycopg.Connection[Any]]:
-    """A connection for one step: the given one, or one borrowed from the pool."""
-    if isinstance(database, ConnectionPool):
+    """A connection for one step: the given one, or one taken from the source."""
+    if isinstance(database, psycopg.Connection):
+        yield database
+    else:
         with database.connection() as conn:
             yield conn
-    else:
-        yield database
 
 
 def failure_of(error: BaseException) -> Failure:
@@ -98,9 +100,10 @@ def harvest_exchange(
     """Harvest `exchange_row` (a row of ``exchanges``: ``id``, ``name``) for the RUNNING run
     `run_id`, and finish the run SUCCEEDED or FAILED.
 
-    `database` is an autocommit connection or a pool (a connection is borrowed only to
-    write). `now` is the harvest time stamped on history (default: when the tickers
-    arrived). `progress` receives short human-readable steps.
+    `database` is an autocommit connection, or a pool or a `LongLivedConnection` (a
+    connection is taken only to write, so a database that restarted meanwhile is fine).
+    `now` is the harvest time stamped on history (default: when the tickers arrived).
+    `progress` receives short human-readable steps.
     """
     say = progress or (lambda _message: None)
     started = time.monotonic()

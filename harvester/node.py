@@ -12,6 +12,7 @@ import structlog
 from psycopg.types.json import Jsonb
 
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection, Outage, connection_lost
 
 log = structlog.get_logger()
 
@@ -28,9 +29,16 @@ def register(conn: psycopg.Connection[Any], node_id: str, pool_size: int) -> Non
     )
 
 
-def beat(conn: psycopg.Connection[Any], node_id: str, processes: list[dict[str, Any]]) -> bool:
-    """Record the node alive with its children; True once it is drained (stop now)."""
-    db.execute(conn, "node_heartbeat", {"id": node_id, "processes": Jsonb(processes)})
+def beat(
+    conn: psycopg.Connection[Any], node_id: str, processes: list[dict[str, Any]], pool_size: int
+) -> bool:
+    """Record the node alive with its children; True once it is drained (stop now).
+    A node whose row is gone (e.g. a database restored from a backup) registers again."""
+    params = {"id": node_id, "processes": Jsonb(processes)}
+    if db.execute(conn, "node_heartbeat", params) == 0:
+        log.warning("node.registered_again")
+        register(conn, node_id, pool_size)
+        db.execute(conn, "node_heartbeat", params)
     state = db.fetch_one(conn, "node_state", {"node": node_id})
     if not state or not state["draining"]:
         return False
@@ -46,33 +54,34 @@ def leave(conn: psycopg.Connection[Any], node_id: str) -> None:
 
 
 class NodeLink:
-    """The parent's own connection for its node row, reopened after the database blinks."""
+    """The parent's own connection for its node row, checked before each beat and
+    reopened after the database went away."""
 
-    def __init__(self, url: str, node_id: str, conn: psycopg.Connection[Any]) -> None:
-        self.url = url
+    def __init__(self, database: LongLivedConnection, node_id: str, pool_size: int) -> None:
+        self.database = database
         self.node_id = node_id
-        self._conn: psycopg.Connection[Any] | None = conn
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = db.connect(self.url, autocommit=True)
-        return self._conn
+        self.pool_size = pool_size
+        self.outage = Outage()
 
     def beat(self, processes: list[dict[str, Any]]) -> bool:
-        """`beat`, never raising: a failed beat is logged and tried again next time."""
+        """`beat`, never raising: a failed beat is tried again next time (an outage of the
+        database is logged when it starts and when it ends, not at every beat)."""
         try:
-            return beat(self._connection(), self.node_id, processes)
+            drained = self.database.run(
+                lambda conn: beat(conn, self.node_id, processes, self.pool_size)
+            )
         except (psycopg.Error, db.DatabaseUnavailable) as error:
-            log.warning("node.beat_failed", error=str(error))
-            if self._conn is not None:
-                self._conn.close()
+            if not connection_lost(error):
+                log.warning("node.beat_failed", error=str(error))
+            self.outage.failed(error)
             return False
+        self.outage.ended()
+        return drained
 
     def leave(self) -> None:
         try:
-            leave(self._connection(), self.node_id)
+            self.database.run(lambda conn: leave(conn, self.node_id))
         except (psycopg.Error, db.DatabaseUnavailable) as error:
             log.error("node.leave_failed", error=str(error))
         finally:
-            if self._conn is not None:
-                self._conn.close()
+            self.database.close()

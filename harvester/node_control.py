@@ -1,10 +1,15 @@
-"""What the control commands do to this node and the queue (synchronous, one connection)."""
+"""What the control commands do to this node and the queue (synchronous, one connection).
+
+`NodeControl` answers on the connection it is given; `ReconnectingControl` (what the
+control child serves) gives it a checked one for each command, opened again after the
+database went away, so a restart of the database costs the control socket nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -13,6 +18,11 @@ from harvester.context import ChildContext
 from harvester.control_protocol import BadRequest, Request
 from harvester.tree_state import ChildSlots, process_alive
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection
+
+
+class Commands(Protocol):
+    def handle(self, request: Request) -> dict[str, Any]: ...
 
 
 class NodeControl:
@@ -25,9 +35,9 @@ class NodeControl:
 
     @classmethod
     @contextmanager
-    def connect(cls, ctx: ChildContext) -> Iterator[NodeControl]:
-        with db.connect(ctx.database_url, autocommit=True) as conn:
-            yield cls(conn, ctx.node_id, ctx.children)
+    def connect(cls, ctx: ChildContext) -> Iterator[Commands]:
+        with LongLivedConnection(ctx.database_url) as database:
+            yield ReconnectingControl(database, ctx.node_id, ctx.children)
 
     def handle(self, request: Request) -> dict[str, Any]:
         if request.cmd == "status":
@@ -93,3 +103,21 @@ class NodeControl:
             "run": {"id": run.id, "exchange": name, "state": run.state, "trigger": run.trigger},
             "created": created,
         }
+
+
+class ReconnectingControl:
+    """`NodeControl` on a checked connection for each command; a command whose
+    connection died under it runs once more on a new one (each command may: status
+    reads, pause/resume/drain set a flag, run returns the run already queued)."""
+
+    def __init__(
+        self, database: LongLivedConnection, node_id: str, children: ChildSlots | None = None
+    ) -> None:
+        self.database = database
+        self.node_id = node_id
+        self.children = children
+
+    def handle(self, request: Request) -> dict[str, Any]:
+        return self.database.run(
+            lambda conn: NodeControl(conn, self.node_id, self.children).handle(request)
+        )

@@ -14,10 +14,11 @@ from typing import Any
 import psycopg
 import structlog
 
-from harvester.child import run_loop, start_child
+from harvester.child import run_connected, start_child
 from harvester.context import ChildContext
 from harvester.scheduling import FinishedRun, partitions_to_drop, retries
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection
 from marketmanager.settings import Settings
 
 log = structlog.get_logger()
@@ -99,6 +100,6 @@ class Poller:
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    with db.connect(ctx.database_url, autocommit=True) as conn:
-        poller = Poller(conn, ctx.settings)
-        run_loop(ctx, min(ctx.settings.tick_seconds, ctx.settings.stale_after / 3), poller.tick)
+    every = min(ctx.settings.tick_seconds, ctx.settings.stale_after / 3)
+    with LongLivedConnection(ctx.database_url) as database:
+        run_connected(ctx, database, lambda conn: Poller(conn, ctx.settings).tick, lambda _: every)

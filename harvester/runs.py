@@ -17,6 +17,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection, connection_lost
 
 Trigger = Literal["SCHEDULE", "MANUAL", "RETRY"]
 
@@ -128,7 +129,9 @@ class Heartbeat:
     """Beats a RUNNING run every `every` seconds from a thread with its own connection.
 
     ``with Heartbeat(url, run_id, every=5): harvest…`` keeps a long foreground run from
-    looking stale to the poller. Errors are swallowed: a missed beat is not fatal.
+    looking stale to the poller. A lost connection is opened again at the next beat (the
+    database may restart under a long run); other errors end the beats: a missed beat
+    is not fatal.
     `on_lost` is called (from the thread) when the run stopped being RUNNING under us,
     e.g. the poller crashed it for running past MM_RUN_TIMEOUT.
     """
@@ -162,12 +165,15 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        try:
-            with db.connect(self._url, autocommit=True) as conn:
-                while not self._stop.wait(self._every):
-                    if not heartbeat(conn, self._run_id):
-                        if self._on_lost is not None and not self._stop.is_set():
-                            self._on_lost()
-                        return
-        except (psycopg.Error, db.DatabaseUnavailable):
-            return
+        with LongLivedConnection(self._url) as database:
+            while not self._stop.wait(self._every):
+                try:
+                    alive = database.run(lambda conn: heartbeat(conn, self._run_id))
+                except (psycopg.Error, db.DatabaseUnavailable) as error:
+                    if connection_lost(error):
+                        continue  # the database is away: beat again when it is back
+                    return
+                if not alive:
+                    if self._on_lost is not None and not self._stop.is_set():
+                        self._on_lost()
+                    return

@@ -13,10 +13,11 @@ from typing import Any
 import psycopg
 import structlog
 
-from harvester.child import run_loop, start_child
+from harvester.child import run_connected, start_child
 from harvester.context import ChildContext
 from harvester.scheduling import ExchangeSchedule, due
 from marketmanager import db
+from marketmanager.reconnect import LongLivedConnection
 
 log = structlog.get_logger()
 
@@ -60,6 +61,12 @@ class Scheduler:
 
 def run(ctx: ChildContext) -> None:
     start_child(ctx)
-    with db.connect(ctx.database_url, autocommit=True) as conn:
-        scheduler = Scheduler(conn)
-        run_loop(ctx, ctx.settings.tick_seconds, scheduler.tick)
+    # A new connection after the database came back gets a new Scheduler: the advisory
+    # lock went with the old session, so the lead must be taken again.
+    with LongLivedConnection(ctx.database_url) as database:
+        run_connected(
+            ctx,
+            database,
+            lambda conn: Scheduler(conn).tick,
+            lambda _queued: ctx.settings.tick_seconds,
+        )

@@ -40,12 +40,24 @@ def embedded_database_url(data_dir: Path) -> str:
     return str(server.get_uri())
 
 
+def _pg_ctl(pgdata: Path, args: list[str]) -> None:
+    from pgserver import _commands
+
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver's own user when root
+    _commands.pg_ctl(args, pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+
+
 def stop_embedded(data_dir: Path) -> None:
     """Stop the embedded server of `data_dir` if it runs (tests, `marketmanager db stop`)."""
     pgdata = embedded_data_path(data_dir)
     if not (pgdata / "postmaster.pid").exists():
         return
-    from pgserver import _commands
+    _pg_ctl(pgdata, ["-w", "-m", "fast", "stop"])
 
-    user = "pgserver" if os.geteuid() == 0 else None  # pgserver's own user when root
-    _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+
+def restart_embedded(data_dir: Path) -> None:
+    """``pg_ctl restart`` the embedded server of `data_dir` (fast: every connection is
+    cut); returns once it accepts connections again, with the options it was started
+    with (the same socket)."""
+    pgdata = embedded_data_path(data_dir)
+    _pg_ctl(pgdata, ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"])

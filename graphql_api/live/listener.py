@@ -22,6 +22,7 @@ import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from graphql_api.database import Database
+from graphql_api.errors import ServiceUnavailable
 from graphql_api.live.changes import (
     CHANNEL,
     Change,
@@ -69,7 +70,7 @@ class Listener:
         while True:
             try:
                 await self._listen()
-            except (psycopg.Error, OSError, TimeoutError) as error:
+            except (psycopg.Error, OSError, TimeoutError, ServiceUnavailable) as error:
                 log.warning("live.listener_lost", error=str(error), retry_in=backoff)
             self.listening.clear()
             self.reconnects += 1
