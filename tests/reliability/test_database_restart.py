@@ -44,7 +44,7 @@ from tests.support.restart import (
     system_cluster_version,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
 HARVESTED = ("binance", "binanceus", "kraken")
 FAILING = ("bybit", "okx", "kucoin", "bitstamp", "coinbase", "luno", "bitfinex")

@@ -26,7 +26,7 @@ from tests.support.restart import (
     running_since_before,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
 OUTAGE_SECONDS = 2 * POOL_TIMEOUT
 

@@ -13,7 +13,7 @@ from tests.integration.test_live_subscriptions import RUN_UPDATES, queue_runs_un
 from tests.support.harvesting import add_exchange
 from tests.support.restart import restart_database
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
 
 def test_subscribers_receive_again_after_the_database_restarts(db_url: str) -> None:
