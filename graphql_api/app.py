@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql (and GraphiQL), /healthz, /readyz, /metrics.
+"""The Starlette application: /graphql (and GraphiQL), the status page at /, /healthz,
+/readyz, /metrics.
 
 `create_app(settings)` is the factory; the module-level `app` (what uvicorn serves) is
 built from the environment on first import.
@@ -16,12 +17,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
-from graphql_api import graphiql
+from graphql_api import graphiql, status_page
 from graphql_api.database import create_pool
-from graphql_api.http import BodyLimit, GraphQLView
+from graphql_api.http import BodyLimit
 from graphql_api.limits import MAX_BODY_BYTES
+from graphql_api.live.metrics import LiveCollector
+from graphql_api.live.service import LiveUpdates
+from graphql_api.live.websocket import LiveGraphQLView
 from graphql_api.metrics import ApiMetrics, RequestLog, metrics_endpoint
 from graphql_api.schema import create_schema
 from marketmanager import db
@@ -59,20 +63,27 @@ def create_app(settings: Settings) -> Starlette:
         pool = create_pool(url)
         await pool.open()
         app.state.pool = pool
+        app.state.live = live = LiveUpdates(url, pool, settings.live_queue_size)
+        live.start()
         try:
             yield
         finally:
+            await live.stop()
             await pool.close()
 
     schema = create_schema(
         introspection=settings.api_introspection, fast_executor=settings.api_fast_executor
     )
+    view = LiveGraphQLView(schema, settings)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
-        Route("/graphql", GraphQLView(schema, settings), methods=["GET", "POST"]),
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
         Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql"),
+        Route("/", status_page.StatusPage(schema, settings)),
+        Mount(status_page.ASSETS_URL, app=status_page.assets(), name="status"),
     ]
     middleware = [
         Middleware(RequestLog, metrics=metrics),
@@ -80,6 +91,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.metrics = metrics
+    metrics.registry.register(LiveCollector(lambda: getattr(app.state, "live", None)))
     return app
 
 

@@ -38,6 +38,7 @@ class Context:
     memo: dict[Any, Any] = field(default_factory=dict)  # what resolvers work out once
     request: Any = None
     response: Any = None
+    connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
     _principal: Principal | None = None
     _authenticated: bool = False
 

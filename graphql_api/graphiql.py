@@ -3,11 +3,14 @@
 ``static/graphiql.html`` is strawberry's own GraphiQL template with every unpkg.com URL
 pointing at ``/static/graphiql/<package>@<version>/…``, the same files vendored from
 the npm registry by ``scripts/vendor_graphiql.py`` (which also checks their integrity
-hashes). A Content-Security-Policy keeps the page on this origin.
+hashes). A Content-Security-Policy keeps the page on this origin. The editor opens on
+``static/graphiql_example.graphql`` instead of the template's welcome text.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from starlette.staticfiles import StaticFiles
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = STATIC / "graphiql"
 PAGE = STATIC / "graphiql.html"
+EXAMPLE = STATIC / "graphiql_example.graphql"
+_TEMPLATE_EXAMPLE = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 ASSETS_URL = "/static/graphiql"
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -36,7 +41,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 @cache
 def _page() -> str:
-    return PAGE.read_text(encoding="utf-8")
+    example = f"const EXAMPLE_QUERY = {json.dumps(EXAMPLE.read_text(encoding='utf-8'))};"
+    page, replaced = _TEMPLATE_EXAMPLE.subn(lambda _: example, PAGE.read_text(encoding="utf-8"))
+    assert replaced == 1, f"{PAGE.name} no longer defines EXAMPLE_QUERY"
+    return page
 
 
 def graphiql_page() -> HTMLResponse:

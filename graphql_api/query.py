@@ -12,6 +12,7 @@ from graphql_api.errors import NotFound
 from graphql_api.paging import pages
 from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE, check_first
 from graphql_api.paging.listings import EXCHANGES, MARKETS, RUNS
+from graphql_api.types.asset import Asset, find_asset
 from graphql_api.types.candles import CandleBackfill
 from graphql_api.types.enums import ExchangeOrder, MarketOrder, RunState
 from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFilter
@@ -136,6 +137,10 @@ class Query:
         params = {"exchange": exchange, "limit": check_first(first)}
         rows = await info.context.db.fetch_all("list_backfills", params)
         return [CandleBackfill.from_row(row) for row in rows]
+
+    @strawberry.field(description="One pair across every enabled exchange; null if none lists it.")
+    async def asset(self, info: Info, symbol: str) -> Asset | None:
+        return await find_asset(info, symbol)
 
     @strawberry.field(description="Every exchange id that ccxt knows, sorted.")
     async def supported_exchanges(self) -> list[str]:

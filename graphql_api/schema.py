@@ -21,6 +21,8 @@ from strawberry.types import ExecutionContext
 from graphql_api.errors import present_errors
 from graphql_api.execution import FastExecutor
 from graphql_api.limits import limit_extensions
+from graphql_api.live.shared_events import SharedEventExecutor
+from graphql_api.live.subscription import Subscription
 from graphql_api.mutation import Mutation
 from graphql_api.operation import OperationGuard
 from graphql_api.query import Query
@@ -40,6 +42,11 @@ class MarketManagerSchema(strawberry.Schema):
         super().__init__(**kwargs)
         self.introspection = introspection
 
+    def _stream(self, *args: Any, **kwargs: Any) -> Any:
+        # subscriptions: identical subscribers share each event's execution
+        kwargs["execution_context_class"] = SharedEventExecutor
+        return super()._stream(*args, **kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -56,6 +63,7 @@ def create_schema(*, introspection: bool = True, fast_executor: bool = True) -> 
         introspection=introspection,
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(
             disable_field_suggestions=not introspection, name_converter=CachedNameConverter()

@@ -123,6 +123,7 @@ class Settings:
     log_format: str | None = field(default=None, metadata={"env": "MM_LOG_FORMAT"})
     request_timeout: float = field(default=30.0, metadata={"env": "MM_REQUEST_TIMEOUT"})
     shutdown_grace: float = field(default=20.0, metadata={"env": "MM_SHUTDOWN_GRACE"})
+    live_queue_size: int = field(default=64, metadata={"env": "MM_LIVE_QUEUE_SIZE"})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +186,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "log_format": _log_format,
     "request_timeout": _positive_float,
     "shutdown_grace": _positive_float,
+    "live_queue_size": _positive_int,
 }
 
 

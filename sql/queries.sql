@@ -697,3 +697,48 @@ SET candle_timeframes = ARRAY(
     updated_at = now()
 WHERE id = %(exchange_id)s
 RETURNING candle_timeframes
+
+-- name: live_latest_version --
+-- The newest data version (live_changes), where a starting listener begins.
+SELECT coalesce(max(version), 0) AS version FROM live_changes
+
+-- name: live_changes_since --
+-- The run state changes after a data version, oldest first (a reconnected listener's re-read).
+SELECT version, run_id, exchange_id, state FROM live_changes
+WHERE version > %(after)s ORDER BY version
+
+-- name: live_runs_by_id --
+-- The runs of a batch of live changes.
+SELECT * FROM harvest_runs WHERE id = ANY(%(ids)s::bigint[])
+
+-- name: live_markets_of_last_harvest --
+-- The markets that the last successful harvest of each given exchange wrote.
+SELECT m.* FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE m.exchange_id = ANY(%(exchange_ids)s::bigint[]) AND m.updated_at = e.last_update_at
+
+-- name: api_market_history --
+-- Market.history: one market's ticks in [from, to) bucketed by date_bin from `from`.
+SELECT date_bin(make_interval(secs => %(every)s), ts, %(from)s) AS time,
+       (array_agg(last ORDER BY ts) FILTER (WHERE last IS NOT NULL))[1] AS open,
+       max(last) AS high, min(last) AS low,
+       (array_agg(last ORDER BY ts DESC) FILTER (WHERE last IS NOT NULL))[1] AS close,
+       avg(bid) AS bid, avg(ask) AS ask,
+       (array_agg(base_volume ORDER BY ts DESC))[1] AS base_volume,
+       (array_agg(quote_volume ORDER BY ts DESC))[1] AS quote_volume,
+       count(*) AS ticks
+FROM market_ticks
+WHERE market_id = %(market_id)s AND ts >= %(from)s AND ts < %(to)s
+GROUP BY 1 ORDER BY 1
+
+-- name: api_asset_markets --
+-- Query.asset: the active markets of one pair on enabled exchanges, with the exchange's name.
+SELECT m.*, e.name AS exchange_name
+FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE m.symbol = %(symbol)s AND m.active AND e.enabled
+ORDER BY e.name
+
+-- name: api_pair_lasts --
+-- The last prices of the given symbols on every enabled exchange (Market.anomalous).
+SELECT m.symbol, m.exchange_id, m.last
+FROM markets AS m JOIN exchanges AS e ON e.id = m.exchange_id
+WHERE m.symbol = ANY(%(symbols)s::text[]) AND m.active AND e.enabled AND m.last > 0

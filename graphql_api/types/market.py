@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from graphql_api import quality
+from graphql_api import pair_view, quality
 from graphql_api.context import Info
 from graphql_api.projection import Projection, plain_columns
 from graphql_api.types.candles import Candle, CandleGap, market_candle_gaps, market_candles
 from graphql_api.types.connection import Connection
+from graphql_api.types.history import HistoryPoint, market_history
 
 if TYPE_CHECKING:
     from graphql_api.types.exchange import Exchange
@@ -45,6 +46,10 @@ class Market:
     )
     updated_at: dt.datetime
     exchange_id: strawberry.Private[int]
+    history: list[HistoryPoint] = strawberry.field(
+        resolver=market_history,
+        description="Ticks bucketed by `everySeconds` from `from` to `to` (at most 2,000).",
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Market:
@@ -74,12 +79,16 @@ class Market:
     @strawberry.field(
         description=(
             "The spread, or the distance of `last` outside [bid, ask] relative to the nearer "
-            "bound, is above MM_ANOMALY_PCT percent."
+            "bound, is above MM_ANOMALY_PCT percent; or `last` is more than MM_ANOMALY_PCT "
+            "percent from the median last of the same pair on the other enabled exchanges."
         )
     )
-    def anomalous(self, info: Info) -> bool:
+    async def anomalous(self, info: Info) -> bool:
         threshold = info.context.settings.anomaly_pct
-        return quality.is_anomalous(self.last, self.bid, self.ask, threshold_pct=threshold)
+        if quality.is_anomalous(self.last, self.bid, self.ask, threshold_pct=threshold):
+            return True
+        others = await pair_view.pair_lasts(info).load(self.symbol)
+        return pair_view.off_the_pair(self.last, self.exchange_id, others, threshold)
 
     @strawberry.field(description="Inactive, or not updated for MM_STALE_MARKET_HOURS.")
     def stale(self, info: Info) -> bool:
@@ -128,10 +137,11 @@ PROJECTION = Projection(
         Market,
         exchange=("exchange_id",),
         spreadPct=("ask", "bid"),
-        anomalous=("ask", "bid", "last"),
+        anomalous=("ask", "bid", "last", "symbol"),
         stale=("active", "updated_at"),
         candles=(),
         candleGaps=(),
+        history=(),
     ),
 )
 

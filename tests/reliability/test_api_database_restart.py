@@ -24,7 +24,7 @@ from tests.support.api_server import ThreadServer, settings_for
 from tests.support.processes import free_port, wait_for
 from tests.support.restart import restart_database
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
 QUERY = "{ exchanges(first: 5) { totalCount nodes { name markets(first: 3) { totalCount } } } }"
 

@@ -45,7 +45,7 @@ from tests.support.restart import (
 )
 from tests.support.rows import add_exchange, markets_of
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
 HARVESTED = ("binance", "binanceus", "kraken")
 FAILING = ("bybit", "okx", "kucoin", "bitstamp", "coinbase", "luno", "bitfinex")

@@ -27,7 +27,7 @@ from tests.support.restart import (
 )
 from tests.support.rows import add_exchange
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
 OUTAGE_SECONDS = 2 * POOL_TIMEOUT
 

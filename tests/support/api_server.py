@@ -19,19 +19,21 @@ from tests.support.processes import REPO, child_env, free_port, wait_for
 
 
 class ThreadServer:
-    """uvicorn serving `create_app(settings)` on a free loopback port, in a thread."""
+    """uvicorn serving `create_app(settings)` on a free loopback port, in a thread
+    (without websockets unless `websockets`)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, websockets: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_config=None,
             access_log=False,
             lifespan="on",
-            ws="none",
+            ws="auto" if websockets else "none",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"api-{self.port}")

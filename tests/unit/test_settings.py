@@ -28,6 +28,7 @@ BAD_VALUES = {
     "MM_LOG_FORMAT": "xml",
     "MM_REQUEST_TIMEOUT": "0",
     "MM_SHUTDOWN_GRACE": "-5",
+    "MM_LIVE_QUEUE_SIZE": "0",
 }
 
 
