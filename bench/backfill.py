@@ -18,7 +18,7 @@ from harvest import plain_ccxt, simulator_process
 from harvester.candles.backfill import run_backfill
 from harvester.candles.jobs import queue_backfill
 from harvester.candles.source import CandleSource
-from harvester.exchanges import ExchangeAdapter
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import db
 from marketmanager.candles.timeframes import floor_ms, to_ms
 from marketmanager.settings import Settings

@@ -1,7 +1,7 @@
 """End-to-end harvest throughput against the simulator, over ccxt alone on the same responses.
 
-The simulator runs in its own process (``python -m harvester.simulator``) with 5,000
-markets for binance and kraken. Ours: `harvester.harvest.harvest_exchange` (fetch and
+The simulator runs in its own process (``python -m simulator``) with 5,000
+markets for binance and kraken. Ours: `harvester.harvest.pipeline.harvest_exchange` (fetch and
 parse with ccxt, map to rows, USD volumes, the whole write path into PostgreSQL),
 3 rounds × 2 exchanges = 30,000 markets. Baseline, interleaved in the same run: a plain
 ccxt instance of the same exchange fetching and parsing the same endpoint
@@ -22,9 +22,9 @@ from contextlib import contextmanager
 import ccxt
 from benchkit import REPO, Stopwatch, print_ratio, report, scratch_database
 
-from harvester import runs
-from harvester.exchanges import ExchangeAdapter, rewrite_api_urls
-from harvester.harvest import harvest_exchange
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter, rewrite_api_urls
+from harvester.harvest.pipeline import harvest_exchange
 from marketmanager import db
 from marketmanager.settings import Settings
 
@@ -36,7 +36,7 @@ EXCHANGES = ("binance", "kraken")
 @contextmanager
 def simulator_process(markets: int) -> Iterator[str]:
     """The simulator on a free loopback port in a child process; yields its URL."""
-    command = [sys.executable, "-m", "harvester.simulator", "--port", "0", "--markets"]
+    command = [sys.executable, "-m", "simulator", "--port", "0", "--markets"]
     child = subprocess.Popen(
         [*command, str(markets), "--seed", "1"],
         cwd=REPO,

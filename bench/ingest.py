@@ -1,4 +1,4 @@
-"""Write-path throughput: 200,000 tickers through `harvester.ingest.write_run`.
+"""Write-path throughput: 200,000 tickers through `harvester.harvest.write.write_run`.
 
 20 exchanges × 5,000 markets × 2 runs (the first inserts the markets, the second
 updates them in place; both append history), each run one transaction with COPY into
@@ -15,24 +15,24 @@ from decimal import Decimal
 
 from benchkit import Stopwatch, print_ratio, report, scratch_database
 
-from harvester import ingest, runs
-from harvester.simulator import ExchangeModel, generate_universe
-from harvester.tickers import MarketRow
-from harvester.volume import VolumeSummary, summarize
+from harvester.harvest import runs, write
+from harvester.harvest.tickers import MarketRow
+from harvester.harvest.volume import VolumeSummary, summarize
 from marketmanager import db
+from simulator import ExchangeModel, generate_universe
 
 EXCHANGES = 20
 MARKETS = 5000
 RUNS = 2
 
-BASELINE_TABLE = """
-CREATE UNLOGGED TABLE copy_baseline (
-    exchange_id bigint, symbol text, base text, quote text, type text, active boolean,
-    last numeric, bid numeric, ask numeric, base_volume numeric, quote_volume numeric,
-    volume_usd numeric, change_pct numeric, exchange_ts timestamptz
-)"""
+# the write path's columns and types, plus the exchange id
+BASELINE_COLUMNS = ", ".join(
+    f"{column} {kind}"
+    for column, kind in zip(write.STAGED_COLUMNS, write.STAGING_TYPES, strict=True)
+)
+BASELINE_TABLE = f"CREATE UNLOGGED TABLE copy_baseline (exchange_id bigint, {BASELINE_COLUMNS})"
 BASELINE_COPY = "COPY copy_baseline FROM STDIN (FORMAT BINARY)"
-BASELINE_TYPES = ["int8", *ingest.STAGING_TYPES]
+BASELINE_TYPES = ["int8", *write.STAGING_TYPES]
 
 
 def market_rows(model: ExchangeModel, now: dt.datetime) -> list[MarketRow]:
@@ -83,7 +83,7 @@ def write_path(url: str, work: list[tuple[list[MarketRow], VolumeSummary]]) -> f
             for exchange_id in ids:
                 run = runs.create_run(conn, exchange_id, running=True, node="bench", worker="w")
                 with clock:
-                    ingest.write_run(
+                    write.write_run(
                         conn,
                         exchange_id=exchange_id,
                         run_id=run.id,
@@ -110,7 +110,7 @@ def plain_copy(url: str, work: list[tuple[list[MarketRow], VolumeSummary]]) -> f
                 ):
                     copy.set_types(BASELINE_TYPES)
                     for row in rows:
-                        record = ingest.staging_record(row, volumes.get(row.symbol))
+                        record = write.staging_record(row, volumes.get(row.symbol))
                         copy.write_row((exchange_id, *record))
     return clock.seconds
 

@@ -127,11 +127,11 @@ def main() -> int:
 def bench(count: int, distinct: bool) -> int:
     import httpx
 
-    from harvester.exchanges import ExchangeAdapter
-    from harvester.simulator import running_simulator
+    from harvester.harvest.adapter import ExchangeAdapter
     from marketmanager import db
     from marketmanager.settings import Settings
-    from tests.api_support.server import ProcessServer
+    from simulator import running_simulator
+    from tests.support.api_server import ProcessServer
     from tests.support.harvesting import add_exchange, harvest_once, markets_of
 
     with (

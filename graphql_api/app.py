@@ -30,7 +30,7 @@ from graphql_api.metrics import ApiMetrics, RequestLog, metrics_endpoint
 from graphql_api.schema import create_schema
 from marketmanager import db
 from marketmanager.settings import Settings
-from sql import MIGRATIONS_DIR, load_migrations
+from sql import MIGRATIONS_DIR, load_migrations, queries
 
 log = structlog.get_logger()
 
@@ -44,9 +44,7 @@ async def readyz(request: Request) -> JSONResponse:
     expected = max((m.version for m in load_migrations(MIGRATIONS_DIR)), default=0)
     try:
         async with pool.connection(timeout=2) as conn:
-            cur = await conn.execute(
-                "SELECT coalesce(max(version), 0) AS version FROM schema_migrations"
-            )
+            cur = await conn.execute(queries["migrated_version"])
             row: Any = await cur.fetchone()
     except Exception as error:  # any failure to answer means not ready
         log.warning("readyz.failed", error=str(error))
@@ -73,7 +71,9 @@ def create_app(settings: Settings) -> Starlette:
             await live.stop()
             await pool.close()
 
-    schema = create_schema(introspection=settings.api_introspection)
+    schema = create_schema(
+        introspection=settings.api_introspection, fast_executor=settings.api_fast_executor
+    )
     view = LiveGraphQLView(schema, settings)
     routes = [
         Route("/healthz", healthz),

@@ -2,7 +2,7 @@
 
 Every statement the API runs goes through `Database`, one per request, which counts
 them (the N+1 test reads ``statements``). A verb takes a named query of
-``sql/queries.sql`` or a composed statement (`graphql_api.listing`).
+``sql/queries.sql`` or a composed statement (`graphql_api.paging.listings`).
 
 A database restart is ordinary: the pool checks each connection as it hands it out and
 replaces a dead one; a read whose connection dies under it runs once more; while the

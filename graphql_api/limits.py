@@ -3,7 +3,7 @@
 - depth of the selection (introspection fields aside): `MAX_DEPTH`;
 - aliases: `MAX_ALIASES`; tokens of the document: `MAX_TOKENS` (a parse error);
 - one operation per request (batching is off: a JSON array body is refused with 400);
-- `first` ≤ 500 per connection (`pagination.MAX_PAGE_SIZE`);
+- `first` ≤ 500 per connection (`paging.cursors.MAX_PAGE_SIZE`);
 - nodes: the product of the `first`s along nested connections, summed (`MAX_NODES`),
   so that ``exchanges(first: 500) { markets(first: 500) }`` is refused before it runs;
 - request bodies: `MAX_BODY_BYTES` (HTTP 413, `graphql_api.http`); JSON nested at
@@ -40,7 +40,7 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from graphql_api.errors import VALIDATION_FAILED, coded
-from graphql_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graphql_api.storable import StorableStringsRule
 
 MAX_DEPTH = 10

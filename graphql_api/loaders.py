@@ -15,7 +15,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from graphql_api.database import Database, Row
-from graphql_api.listing import (
+from graphql_api.paging.listings import (
     Filters,
     Listing,
     PageRequest,

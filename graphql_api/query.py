@@ -1,17 +1,17 @@
-"""The Query root (DESIGN section 5)."""
+"""The Query root: exchanges, markets, runs, the harvester's status, ccxt's exchange ids."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-import ccxt
 import strawberry
 
-from graphql_api import pages
 from graphql_api.context import Info
 from graphql_api.errors import NotFound
-from graphql_api.listing import EXCHANGES, MARKETS, RUNS
-from graphql_api.pagination import DEFAULT_PAGE_SIZE, check_first
+from graphql_api.paging import pages
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE, check_first
+from graphql_api.paging.listings import EXCHANGES, MARKETS, RUNS
 from graphql_api.types.asset import Asset, find_asset
 from graphql_api.types.candles import CandleBackfill
 from graphql_api.types.enums import ExchangeOrder, MarketOrder, RunState
@@ -19,6 +19,7 @@ from graphql_api.types.exchange import Exchange, ExchangeConnection, ExchangeFil
 from graphql_api.types.market import PROJECTION, Market, MarketConnection
 from graphql_api.types.run import HarvestRun, RunConnection
 from graphql_api.types.status import HarvesterNode, HarvesterStatus
+from marketmanager.exchange_catalogue import supported_exchanges
 
 
 async def exchange_id(info: Info, name: str | None) -> int | None:
@@ -142,5 +143,5 @@ class Query:
         return await find_asset(info, symbol)
 
     @strawberry.field(description="Every exchange id that ccxt knows, sorted.")
-    def supported_exchanges(self) -> list[str]:
-        return sorted(ccxt.exchanges)
+    async def supported_exchanges(self) -> list[str]:
+        return sorted(await asyncio.to_thread(supported_exchanges))

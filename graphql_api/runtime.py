@@ -3,7 +3,7 @@
 Python's cyclic garbage collector was a fifth of the CPU of a busy API process: every
 700 net allocations it scans the young objects, and a request in flight (there are
 dozens at once) keeps thousands alive, which get promoted and then rescanned by full
-collections that also walk the whole heap, ccxt's tables included (160 ms each).
+collections that also walk the whole heap.
 Almost nothing here is freed by the cycle collector (reference counting frees the rows,
 dicts and results of a request), so:
 

@@ -7,9 +7,12 @@ from typing import Any
 
 import structlog
 
-from harvester import control, node, poller, scheduler, worker
+from harvester import node, worker
 from harvester.candles import lane
 from harvester.context import ChildContext
+from harvester.control import server as control
+from harvester.poller import process as poller
+from harvester.scheduler import process as scheduler
 from harvester.tree import Child, ProcessTree
 from harvester.tree_state import ChildSlots
 from marketmanager import db
@@ -24,7 +27,7 @@ log = structlog.get_logger()
 
 def build_children(settings: Settings) -> list[Child]:
     children = [
-        Child("main", scheduler.run),
+        Child("scheduler", scheduler.run),
         Child("poller", poller.run),
         Child("control", control.run),
         Child("backfill", lane.run),  # candle backfills: a lane apart from the workers

@@ -11,7 +11,7 @@ from marketmanager.settings import Settings
 
 @dataclass(frozen=True)
 class ChildContext:
-    name: str  # main, poller, control, worker-N
+    name: str  # scheduler, poller, control, worker-N
     node_id: str
     database_url: str
     settings: Settings

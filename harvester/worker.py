@@ -24,11 +24,11 @@ from typing import Any
 import structlog
 from psycopg_pool import ConnectionPool
 
-from harvester import runs
-from harvester.async_exchanges import AsyncExchangeAdapter
 from harvester.child import REPLACE_ME_EXIT, should_stop, start_child
 from harvester.context import ChildContext
-from harvester.harvest import failure_of, harvest_exchange_async
+from harvester.harvest import runs
+from harvester.harvest.async_adapter import AsyncExchangeAdapter
+from harvester.harvest.pipeline import failure_of, harvest_exchange_async
 from marketmanager import db
 
 log = structlog.get_logger()

@@ -13,18 +13,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from marketmanager.errors import DatabaseUnavailable
 from marketmanager.settings import Settings, mask_password
-from sql import queries
+from sql import compose, queries
 
 Row = dict[str, Any]
 Params = Mapping[str, Any] | None
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached; the message names the (masked) URL."""
 
 
 def database_url(settings: Settings) -> str:
@@ -126,12 +124,19 @@ def scratch_database(server_url: str, prefix: str, *, template: str | None = Non
     """A new database on `server_url` (a copy of `template`, if given) for the block's
     duration; its URL. Dropped afterwards, open connections or not (tests, benchmarks)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    clause = f' TEMPLATE "{template}"' if template else ""
+    database = sql.Identifier(name)
+    create = (
+        compose(
+            "create_database_from_template", database=database, template=sql.Identifier(template)
+        )
+        if template
+        else compose("create_database", database=database)
+    )
     admin_url = with_database(server_url, "postgres")
     with connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"{clause}'.encode())
+        admin.execute(create)
     try:
         yield with_database(server_url, name)
     finally:
         with connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+            admin.execute(compose("drop_database", database=database))

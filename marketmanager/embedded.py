@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from marketmanager.db import DatabaseUnavailable
+from marketmanager.errors import DatabaseUnavailable
 
 
 def embedded_data_path(data_dir: Path) -> Path:

@@ -10,35 +10,13 @@ import psycopg
 import structlog
 from psycopg.rows import tuple_row
 
-from sql import Migration, load_migrations
+from marketmanager.errors import MigrationError, NotMigrated
+from sql import Migration, load_migrations, queries
 
 log = structlog.get_logger()
 
 # Any constant works; it only has to be the same for every process of this project.
 _LOCK_KEY = 0x4D4D_6D69_6772  # "MMmigr"
-
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    integer PRIMARY KEY,
-    name       text NOT NULL,
-    checksum   text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-)"""
-
-
-class MigrationError(RuntimeError):
-    """The database's migration history does not match the files."""
-
-
-class NotMigrated(RuntimeError):
-    """The database lacks migrations this code needs."""
-
-    def __init__(self, pending: list[str]) -> None:
-        super().__init__(
-            f"the database is not migrated ({len(pending)} pending: {', '.join(pending)}); "
-            "run `marketmanager migrate`"
-        )
-        self.pending = pending
 
 
 @dataclass(frozen=True)
@@ -69,11 +47,11 @@ def plan(migrations: list[Migration], applied: list[Applied]) -> list[Migration]
 
 def _applied(conn: psycopg.Connection[Any]) -> list[Applied]:
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        cur.execute(queries["migrations_history_exists"])
         exists = cur.fetchone()
         if not exists or not exists[0]:
             return []
-        cur.execute("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+        cur.execute(queries["migrations_history"])
         return [Applied(*row) for row in cur.fetchall()]
 
 
@@ -81,22 +59,26 @@ def migrate(conn: psycopg.Connection[Any], migrations: list[Migration] | None = 
     """Apply what is pending; return the file names applied. Safe to run concurrently."""
     migrations = load_migrations() if migrations is None else migrations
     conn.autocommit = True
-    conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+    conn.execute(queries["migrations_lock"], {"key": _LOCK_KEY})
     try:
-        conn.execute(_CREATE_TABLE)
+        conn.execute(queries["migrations_create_history"])
         done = []
         for migration in plan(migrations, _applied(conn)):
             with conn.transaction():
                 conn.execute(migration.sql.encode())
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                    (migration.version, migration.name, migration.checksum),
+                    queries["migrations_record"],
+                    {
+                        "version": migration.version,
+                        "name": migration.name,
+                        "checksum": migration.checksum,
+                    },
                 )
             log.info("migration.applied", migration=migration.filename)
             done.append(migration.filename)
         return done
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+        conn.execute(queries["migrations_unlock"], {"key": _LOCK_KEY})
 
 
 def pending(conn: psycopg.Connection[Any], migrations: list[Migration] | None = None) -> list[str]:

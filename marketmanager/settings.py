@@ -1,4 +1,5 @@
-"""Settings: every environment variable of DESIGN section 9, read once and validated.
+"""Settings: every environment variable of the project (README, Configuration), read once
+and validated.
 
 `Settings.from_env(mapping)` takes any mapping (``os.environ`` in production, a dict in
 tests). A missing-but-required or malformed value raises `SettingsError` naming the
@@ -14,16 +15,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from marketmanager.errors import SettingsError
+
 T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """A configuration variable is missing or malformed."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
-        self.variable = variable
-        self.problem = problem
 
 
 def _positive_int(text: str) -> int:
@@ -117,6 +111,7 @@ class Settings:
     api_port: int = field(default=8000, metadata={"env": "MM_API_PORT"})
     api_require_token: bool = field(default=False, metadata={"env": "MM_API_REQUIRE_TOKEN"})
     api_introspection: bool = field(default=True, metadata={"env": "MM_API_INTROSPECTION"})
+    api_fast_executor: bool = field(default=True, metadata={"env": "MM_API_FAST_EXECUTOR"})
     markets_refresh_seconds: float = field(
         default=3600.0, metadata={"env": "MM_MARKETS_REFRESH_SECONDS"}
     )
@@ -183,6 +178,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "api_port": _port,
     "api_require_token": _boolean,
     "api_introspection": _boolean,
+    "api_fast_executor": _boolean,
     "markets_refresh_seconds": _positive_float,
     "allow_private_api_urls": _boolean,
     "stale_market_hours": _positive_float,

@@ -1,7 +1,9 @@
 """The project's SQL as data: named queries and ordered migrations, parsed once.
 
 ``queries["claim_run"]`` is the text of the statement under ``-- name: claim_run --`` in
-``queries.sql``; ``describe("claim_run")`` is its one-line description.
+``queries.sql``; ``describe("claim_run")`` is its one-line description;
+``compose("drop_tick_partition", partition=sql.Identifier(name))`` fills in the
+identifiers a statement names in braces.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from psycopg import sql
 
 SQL_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -85,3 +89,8 @@ queries: Mapping[str, str] = {name: q.sql for name, q in _NAMED.items()}
 
 def describe(name: str) -> str:
     return _NAMED[name].description
+
+
+def compose(name: str, **parts: sql.Composable) -> sql.Composed:
+    """The statement `name` with its ``{placeholders}`` filled (identifiers, column lists)."""
+    return sql.SQL(queries[name]).format(**parts)

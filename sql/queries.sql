@@ -1,5 +1,62 @@
 -- Named statements. Each starts with a `-- name: x --` header and a one-line description;
--- parameters are named (%(param)s). Loaded once by sql/__init__.py.
+-- parameters are named (%(param)s); identifiers and composed fragments in braces
+-- ({partition}, {where}) are filled in with psycopg.sql by the caller (sql.compose).
+-- Loaded once by sql/__init__.py; every one is prepared against the migrated schema by
+-- tests/integration/test_queries_prepare.py.
+
+-- name: migrations_lock --
+-- Only one process applies migrations at a time (a session advisory lock).
+SELECT pg_advisory_lock(%(key)s)
+
+-- name: migrations_unlock --
+-- Release the migrations lock.
+SELECT pg_advisory_unlock(%(key)s)
+
+-- name: migrations_create_history --
+-- The table that records the applied migrations, made before the first one.
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+
+-- name: migrations_history_exists --
+-- Whether the migrations history table exists yet.
+SELECT to_regclass('schema_migrations') IS NOT NULL AS exists
+
+-- name: migrations_history --
+-- The applied migrations, in order.
+SELECT version, name, checksum FROM schema_migrations ORDER BY version
+
+-- name: migrations_record --
+-- Record a migration as applied (in the same transaction as its statements).
+INSERT INTO schema_migrations (version, name, checksum)
+VALUES (%(version)s, %(name)s, %(checksum)s)
+
+-- name: migrated_version --
+-- The newest applied migration's version (the API's readiness check).
+SELECT coalesce(max(version), 0) AS version FROM schema_migrations
+
+-- name: create_database --
+-- A new, empty database (tests and benchmarks: marketmanager.db.scratch_database).
+CREATE DATABASE {database}
+
+-- name: create_database_from_template --
+-- A new database, a copy of {template} (tests: one migrated template, a copy per test).
+CREATE DATABASE {database} TEMPLATE {template}
+
+-- name: drop_database --
+-- Drop a scratch database, open connections or not.
+DROP DATABASE IF EXISTS {database} WITH (FORCE)
+
+-- name: scheduler_try_lead --
+-- Take the scheduler's lead if no other scheduler holds it (a session advisory lock).
+SELECT pg_try_advisory_lock(%(key)s) AS ok
+
+-- name: drop_tick_partition --
+-- Drop one market_ticks day partition past retention.
+DROP TABLE IF EXISTS {partition}
 
 -- name: ensure_tick_partitions --
 -- Create the market_ticks day partitions from first_day for the given number of days.
@@ -8,10 +65,6 @@ SELECT ensure_market_ticks_partitions(%(first_day)s::date, %(days)s) AS created
 -- name: exchange_by_name --
 -- One exchange row by its ccxt id.
 SELECT * FROM exchanges WHERE name = %(name)s
-
--- name: list_exchanges --
--- Every exchange, by name.
-SELECT * FROM exchanges ORDER BY name
 
 -- name: insert_exchange --
 -- Add an exchange (the CLI, createExchange); a duplicate name raises a unique violation.
@@ -89,45 +142,21 @@ WHERE id = %(run_id)s AND state IN ('QUEUED', 'RUNNING')
 RETURNING id
 
 -- name: harvest_create_staging --
--- The temporary table a run's tickers are copied into; dropped when the run commits.
-CREATE TEMPORARY TABLE harvest_staging (
-    symbol       text NOT NULL,
-    base         text NOT NULL,
-    quote        text NOT NULL,
-    type         text NOT NULL,
-    active       boolean NOT NULL,
-    last         numeric,
-    bid          numeric,
-    ask          numeric,
-    base_volume  numeric,
-    quote_volume numeric,
-    volume_usd   numeric,
-    change_pct   numeric,
-    exchange_ts  timestamptz
-) ON COMMIT DROP
+-- A run's staging table: the staged columns of markets, no constraints; dropped at commit.
+CREATE TEMPORARY TABLE harvest_staging ON COMMIT DROP AS
+SELECT {columns} FROM markets WITH NO DATA
 
 -- name: harvest_copy_staging --
--- COPY statement (binary) filling harvest_staging, columns in MarketRow order.
-COPY harvest_staging (symbol, base, quote, type, active, last, bid, ask, base_volume,
-                      quote_volume, volume_usd, change_pct, exchange_ts)
-FROM STDIN (FORMAT BINARY)
+-- COPY statement (binary) filling harvest_staging.
+COPY harvest_staging ({columns}) FROM STDIN (FORMAT BINARY)
 
 -- name: harvest_upsert_markets --
 -- Upsert the staged markets of an exchange and append one history tick per market.
 WITH upserted AS (
-    INSERT INTO markets AS m (exchange_id, symbol, base, quote, type, active, last, bid, ask,
-                              base_volume, quote_volume, volume_usd, change_pct, exchange_ts,
-                              updated_at)
-    SELECT %(exchange_id)s, symbol, base, quote, type, active, last, bid, ask, base_volume,
-           quote_volume, volume_usd, change_pct, exchange_ts, %(harvested_at)s
-    FROM harvest_staging
+    INSERT INTO markets AS m (exchange_id, {columns}, updated_at)
+    SELECT %(exchange_id)s, {columns}, %(harvested_at)s FROM harvest_staging
     ON CONFLICT (exchange_id, symbol) DO UPDATE
-    SET base = EXCLUDED.base, quote = EXCLUDED.quote, type = EXCLUDED.type,
-        active = EXCLUDED.active, last = EXCLUDED.last, bid = EXCLUDED.bid,
-        ask = EXCLUDED.ask, base_volume = EXCLUDED.base_volume,
-        quote_volume = EXCLUDED.quote_volume, volume_usd = EXCLUDED.volume_usd,
-        change_pct = EXCLUDED.change_pct, exchange_ts = EXCLUDED.exchange_ts,
-        updated_at = EXCLUDED.updated_at
+    SET {updates}, updated_at = EXCLUDED.updated_at
     RETURNING m.id, m.last, m.bid, m.ask, m.base_volume, m.quote_volume
 )
 INSERT INTO market_ticks (market_id, ts, last, bid, ask, base_volume, quote_volume)
@@ -393,6 +422,24 @@ UPDATE api_tokens SET revoked_at = now()
 WHERE revoked_at IS NULL AND (id = %(id)s OR name = %(name)s)
 RETURNING id, name
 
+-- name: listing_page --
+-- A page of a listing: the selected columns and sort keys of the matching rows, in order.
+SELECT {columns}, {keys} FROM {source} WHERE {where} ORDER BY {order} LIMIT {limit}
+
+-- name: listing_page_per_parent --
+-- One page for each parent id (the markets of many exchanges), its rows with parent_id.
+SELECT parent.id AS parent_id, p.*
+FROM unnest(%(parent_ids)s::bigint[]) AS parent (id) CROSS JOIN LATERAL ({page}) AS p
+
+-- name: listing_count --
+-- The number of rows of a listing matching its filters (totalCount).
+SELECT count(*) AS n FROM {source} WHERE {where}
+
+-- name: listing_count_per_parent --
+-- The number of rows of a listing for each parent id given (parents without rows absent).
+SELECT {parent} AS parent_id, count(*) AS n FROM {source}
+WHERE {parent} = ANY(%(parent_ids)s::bigint[]) AND {where}
+GROUP BY 1
 -- name: ensure_candle_partitions --
 -- Create the market_candles month partitions from first_month to last_month.
 SELECT ensure_market_candles_partitions(%(first_month)s::date, %(last_month)s::date) AS created

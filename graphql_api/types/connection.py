@@ -7,8 +7,8 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from graphql_api.listing import PageRequest
-from graphql_api.pagination import encode_cursor
+from graphql_api.paging.cursors import encode_cursor
+from graphql_api.paging.listings import PageRequest
 
 T = TypeVar("T")
 Row = dict[str, Any]

@@ -18,7 +18,12 @@ strawberry.enum(
 )
 
 
-@strawberry.enum(description="The states of a harvest run (DESIGN section 4).")
+@strawberry.enum(
+    description=(
+        "The states of a harvest run: QUEUED, then RUNNING, then SUCCEEDED, FAILED or "
+        "CRASHED (its worker stopped beating or it ran past MM_RUN_TIMEOUT)."
+    )
+)
 class RunState(Enum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"

@@ -7,17 +7,18 @@ from typing import Any
 
 import strawberry
 
-from graphql_api import pages, quality
+from graphql_api import quality
 from graphql_api.context import Info
-from graphql_api.listing import MARKETS, RUNS
-from graphql_api.pagination import DEFAULT_PAGE_SIZE
+from graphql_api.paging import pages
+from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE
+from graphql_api.paging.listings import MARKETS, RUNS
 from graphql_api.types.connection import Connection
 from graphql_api.types.enums import ExchangeState, MarketOrder, RunState
 from graphql_api.types.market import PROJECTION, Market, MarketConnection, number
 from graphql_api.types.run import HarvestRun, RunConnection
 
 
-@strawberry.type(description="The seed's ExchangeStatus, derived from the newest runs.")
+@strawberry.type(description="How an exchange's harvesting goes, derived from its newest runs.")
 class ExchangeStatus:
     state: ExchangeState
     last_run: dt.datetime | None = strawberry.field(
@@ -43,7 +44,7 @@ class ExchangeFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name.")
 
 
-@strawberry.type(description="An exchange to harvest (a ccxt id): the seed's Exchange.")
+@strawberry.type(description="An exchange to harvest (a ccxt id).")
 class Exchange:
     id: strawberry.ID
     name: str = strawberry.field(description="The ccxt exchange id, e.g. binance.")

@@ -22,7 +22,9 @@ def number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-@strawberry.type(description="A market (pair) of an exchange: the seed's Market.")
+@strawberry.type(
+    description="A market (pair) of an exchange, as its last successful harvest saw it."
+)
 class Market:
     id: strawberry.ID
     symbol: str = strawberry.field(description='ccxt\'s unified symbol, e.g. "BTC/USDT".')

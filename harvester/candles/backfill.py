@@ -22,7 +22,7 @@ import structlog
 from harvester.candles.fetching import CandlePages, FetchStopped, MarketSpan, PageFetcher
 from harvester.candles.paging import Span, plan_span
 from harvester.candles.store import CandleStore, PageWrite
-from harvester.harvest import failure_of
+from harvester.harvest.pipeline import failure_of
 from marketmanager import db
 from marketmanager.candles.timeframes import ceil_ms, floor_ms, from_ms, to_ms
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import structlog
 
 from harvester.candles.paging import Page, Span, read_page
-from harvester.harvest import failure_of
+from harvester.harvest.pipeline import failure_of
 from marketmanager.candles.aggregate import Candle
 
 log = structlog.get_logger()

@@ -28,8 +28,8 @@ from harvester.candles.keeping import SLICE_SECONDS, KeptTimeframe, due_fetches,
 from harvester.candles.source import CandleSource
 from harvester.child import run_connected, should_stop, start_child
 from harvester.context import ChildContext
-from harvester.exchanges import ExchangeAdapter
-from harvester.runs import Heartbeat
+from harvester.harvest.adapter import ExchangeAdapter
+from harvester.harvest.runs import Heartbeat
 from marketmanager import db
 from marketmanager.reconnect import LongLivedConnection
 

@@ -16,7 +16,7 @@ from typing import Any
 import ccxt
 
 from harvester.candles.paging import DEFAULT_PAGE_LIMIT
-from harvester.exchanges import ExchangeAdapter
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager.candles.aggregate import Candle
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer, running_simulator
+from simulator.server import SimulatorServer, running_simulator
 
 
 @pytest.fixture

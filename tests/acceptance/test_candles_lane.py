@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from harvester.candles.jobs import get_backfill, queue_backfill
-from harvester.simulator.server import SimulatorServer
 from marketmanager import db
-from tests.support.daemon import Conn, Harvester, add_exchange, runs_of
+from simulator.server import SimulatorServer
+from tests.support.daemon import Harvester
 from tests.support.processes import BIN, REPO, wait_for
+from tests.support.rows import HOUR, Conn, add_exchange, runs_of
 
 TICKER_RUNS_DURING_BACKFILL = 3
 
@@ -71,7 +72,7 @@ def test_scheduled_ticker_runs_keep_going_while_a_backfill_runs(
 def test_the_backfill_command_hands_its_job_to_a_running_harvester(
     conn: Conn, db_url: str, sim: SimulatorServer, tmp_path: Path
 ) -> None:
-    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
     with Harvester(db_url, tmp_path) as node:
         node.wait_ready()
         done = subprocess.run(

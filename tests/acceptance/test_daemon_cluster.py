@@ -20,10 +20,11 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from harvester.simulator.server import SimulatorServer
 from marketmanager import db
-from tests.support.daemon import Conn, Harvester, add_exchange, run_by_id, runs_of
+from simulator.server import SimulatorServer
+from tests.support.daemon import Harvester
 from tests.support.processes import wait_for
+from tests.support.rows import Conn, add_exchange, run_by_id, runs_of
 
 HARVESTED = {"binance": "binance", "binanceus": "binance", "kraken": "kraken"}
 FAILING = (

@@ -12,19 +12,10 @@ from typing import Any
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer
-from tests.support.daemon import (
-    Conn,
-    Harvester,
-    add_exchange,
-    harvester_env,
-    holds,
-    mark_harvested,
-    run_by_id,
-    runs_of,
-    wait_for_state,
-)
+from simulator.server import SimulatorServer
+from tests.support.daemon import Harvester, harvester_env, holds, wait_for_state
 from tests.support.processes import marketmanager, wait_for
+from tests.support.rows import HOUR, Conn, add_exchange, mark_harvested, run_by_id, runs_of
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def _run_id(output: str) -> int:
 def test_pause_lets_the_running_run_finish_and_holds_new_ones_until_resume(
     conn: Conn, sim: SimulatorServer, harvester: Harvester
 ) -> None:
-    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
     mark_harvested(conn, exchange_id)  # no scheduled run for an hour: only ours
     sim.simulator.set_faults({"latency": 1.0}, exchange="binance")
 

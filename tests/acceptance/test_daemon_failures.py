@@ -7,19 +7,18 @@ import os
 import signal
 from pathlib import Path
 
-from harvester.simulator.server import SimulatorServer
-from tests.support.daemon import (
+from simulator.server import SimulatorServer
+from tests.support.daemon import Harvester, wait_for_retry, wait_for_state
+from tests.support.processes import alive, session_pids, wait_for
+from tests.support.rows import (
+    HOUR,
     Conn,
-    Harvester,
     add_exchange,
     mark_harvested,
     markets_of,
     run_by_id,
     runs_of,
-    wait_for_retry,
-    wait_for_state,
 )
-from tests.support.processes import alive, session_pids, wait_for
 
 STALE_AFTER = 4.0
 # How late the poller may notice a crash: its tick (0.5 s) and one heartbeat period
@@ -43,7 +42,7 @@ def _db_now(conn: Conn) -> dt.datetime:
 def test_a_killed_worker_run_crashes_and_is_retried_without_touching_good_markets(
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
-    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
     mark_harvested(conn, exchange_id)
     with Harvester(db_url, tmp_path / "node", MM_STALE_AFTER=str(STALE_AFTER)) as harvester:
         harvester.wait_ready()
@@ -85,7 +84,9 @@ def test_a_killed_worker_run_crashes_and_is_retried_without_touching_good_market
         wait_for(retried_with_markets_intact, 30, "the retry to succeed")
         after = markets_of(conn, "binance")
         assert set(after) == set(before)
-        assert all(after[s][4] > before[s][4] for s in before), "the retry wrote every market"
+        assert all(after[s]["updated_at"] > before[s]["updated_at"] for s in before), (
+            "the retry wrote every market"
+        )
 
         replaced = wait_for(
             lambda: (pid := harvester.pids()[worker]) != victim and alive(pid) and pid,
@@ -99,7 +100,7 @@ def test_a_hung_run_is_stopped_at_the_run_timeout_and_abandoned_by_a_worker_that
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
     run_timeout = 6.0
-    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange_id = add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
     mark_harvested(conn, exchange_id)
     sim.simulator.set_faults({"timeout": 1.0}, exchange="binance")  # every request hangs
     with Harvester(
@@ -151,7 +152,7 @@ def test_children_killed_with_sigkill_are_restarted(tmp_path: Path, db_url: str)
     with Harvester(db_url, tmp_path / "node") as harvester:
         before = harvester.wait_ready()
         pids = {p["name"]: p["pid"] for p in before["processes"]}
-        for name in ("poller", "control", "main"):
+        for name in ("poller", "control", "scheduler"):
             os.kill(pids[name], signal.SIGKILL)
 
             def restarted(name: str = name) -> bool:
@@ -166,14 +167,16 @@ def test_children_killed_with_sigkill_are_restarted(tmp_path: Path, db_url: str)
         assert all(after[name] == pids[name] for name in ("worker-1", "worker-2"))
         assert harvester.process is not None and harvester.process.poll() is None
         died = {e["child"] for e in harvester.events("child.died")}
-        assert died == {"poller", "control", "main"}
+        assert died == {"poller", "control", "scheduler"}
 
 
 def test_sigterm_finishes_or_requeues_runs_in_flight_and_exits_0(
     conn: Conn, sim: SimulatorServer, tmp_path: Path, db_url: str
 ) -> None:
     for name in ("binance", "kraken"):
-        mark_harvested(conn, add_exchange(conn, name, sim.exchange_url(name)))
+        mark_harvested(
+            conn, add_exchange(conn, name, sim.exchange_url(name), interval_seconds=HOUR)
+        )
     sim.simulator.set_faults({"latency": 0.6}, exchange="binance")  # done within the grace
     sim.simulator.set_faults({"latency": 60.0}, exchange="kraken")  # not done within it
     with Harvester(

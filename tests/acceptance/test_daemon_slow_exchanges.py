@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harvester.simulator.server import SimulatorServer, running_simulator
-from tests.support.daemon import Conn, Harvester, add_exchange, run_by_id, runs_of
+from simulator.server import SimulatorServer, running_simulator
+from tests.support.daemon import Harvester
 from tests.support.processes import wait_for
+from tests.support.rows import Conn, add_exchange, run_by_id, runs_of
 
 HANGING = {"binance": "binance", "kraken": "kraken"}  # ccxt id → wire format
 HEALTHY = "binanceus"  # binance's wire format

@@ -9,19 +9,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from harvester.simulator.server import SimulatorServer
-from tests.support.daemon import (
-    Conn,
-    Supervised,
-    add_exchange,
-    holds,
-    mark_harvested,
-    run_by_id,
-    runs_of,
-    try_status,
-    wait_for_state,
-)
+from simulator.server import SimulatorServer
+from tests.support.daemon import Supervised, holds, try_status, wait_for_state
 from tests.support.processes import alive, marketmanager, wait_for
+from tests.support.rows import HOUR, Conn, add_exchange, mark_harvested, run_by_id, runs_of
 
 INTERVAL = 5
 
@@ -155,7 +146,9 @@ def test_drain_finishes_runs_and_supervisord_leaves_the_harvester_exited(
     conn: Conn, sim: SimulatorServer, db_url: str, tmp_path: Path
 ) -> None:
     for name in ("binance", "kraken"):
-        mark_harvested(conn, add_exchange(conn, name, sim.exchange_url(name)))
+        mark_harvested(
+            conn, add_exchange(conn, name, sim.exchange_url(name), interval_seconds=HOUR)
+        )
     sim.simulator.set_faults({"latency": 0.7}, exchange="binance")
     with Supervised(db_url, tmp_path / "data") as supervised:
         pid = supervised.wait_running("harvester")

@@ -6,8 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.support.daemon import Conn, Supervised
+from tests.support.daemon import Supervised
 from tests.support.processes import alive, kill_session, marketmanager, wait_for
+from tests.support.rows import Conn
 
 
 def _daemon(supervised: Supervised, verb: str) -> subprocess.CompletedProcess[str]:

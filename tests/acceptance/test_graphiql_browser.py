@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from marketmanager import db
-from tests.api_support import data
-from tests.api_support.server import ProcessServer
+from tests.support import rows
+from tests.support.api_server import ProcessServer
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.browser
@@ -83,7 +83,7 @@ def test_graphiql_runs_a_query_offline(db_url: str, driver: Any) -> None:
     from selenium.webdriver.common.by import By
 
     with db.connect(db_url, autocommit=True) as conn:
-        data.exchange(conn, "kraken", volume_usd=42)
+        rows.add_exchange(conn, "kraken", volume_usd=42)
     server = ProcessServer(db_url).start()
     try:
         driver.get(f"{server.url}/graphql")

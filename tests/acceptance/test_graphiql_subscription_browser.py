@@ -7,14 +7,15 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from harvester.exchanges import ExchangeAdapter
-from harvester.simulator import running_simulator
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import db
 from marketmanager.settings import Settings
+from simulator import running_simulator
 from tests.acceptance.test_graphiql_browser import _result_text, driver, pytestmark
-from tests.api_support.server import ProcessServer
-from tests.support.harvesting import add_exchange, harvest_once
+from tests.support.api_server import ProcessServer
+from tests.support.harvesting import harvest_once
 from tests.support.processes import wait_for
+from tests.support.rows import add_exchange, exchange_row
 
 __all__ = ["driver", "pytestmark"]
 
@@ -46,7 +47,8 @@ def test_graphiql_opens_on_the_example_and_shows_pushed_prices(
         db.connect(db_url, autocommit=True) as conn,
         running_simulator(markets=8, seed=3, exchanges=("binance",)) as simulator,
     ):
-        exchange = add_exchange(conn, "binance", simulator.exchange_url("binance"))
+        add_exchange(conn, "binance", simulator.exchange_url("binance"))
+        exchange = exchange_row(conn, "binance")
         server = ProcessServer(db_url).start()
         try:
             driver.get(f"{server.url}/graphql")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -13,15 +12,15 @@ import pytest
 
 from marketmanager import db
 from marketmanager.embedded import embedded_database_url, stop_embedded
-from tests.support.processes import BIN, REPO, child_env, free_port, marketmanager, wait_for
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.support.processes import (
+    BIN,
+    REPO,
+    alive,
+    child_env,
+    free_port,
+    marketmanager,
+    wait_for,
+)
 
 
 def _supervisorctl(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -100,13 +99,13 @@ def test_supervisord_runs_both_programs_and_leaves_nothing_behind(
         assert isinstance(node, dict)
         pids = [child["pid"] for child in node["processes"]]
         names = {child["name"] for child in node["processes"]}
-        assert {"main", "poller", "control", "worker-1"} <= names
+        assert {"scheduler", "poller", "control", "worker-1"} <= names
         for program in ("harvester", "api"):
             pids.append(int(_supervisorctl(data_dir, "pid", program).stdout))
-        assert all(_alive(pid) for pid in pids)
+        assert all(alive(pid) for pid in pids)
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
-    assert not [pid for pid in pids if _alive(pid)], "processes left behind"
+    assert not [pid for pid in pids if alive(pid)], "processes left behind"
     assert "stopped: harvester (exit status 0)" in output

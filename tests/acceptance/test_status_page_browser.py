@@ -10,15 +10,16 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from harvester.exchanges import ExchangeAdapter
-from harvester.simulator import running_simulator
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import db
 from marketmanager.settings import Settings
+from simulator import running_simulator
 from tests.acceptance.test_graphiql_browser import _requested_urls, driver, pytestmark
-from tests.api_support import data
-from tests.api_support.server import ProcessServer
-from tests.support.harvesting import add_exchange, harvest_once, markets_of
+from tests.support import rows
+from tests.support.api_server import ProcessServer
+from tests.support.harvesting import harvest_once
 from tests.support.processes import wait_for
+from tests.support.rows import add_exchange, exchange_row, markets_of
 
 __all__ = ["driver", "pytestmark"]
 
@@ -42,10 +43,11 @@ def test_the_status_page_shows_the_harvest_and_moves_without_reloading(
         running_simulator(markets=8, seed=2, exchanges=("binance",)) as simulator,
     ):
         processes = [{"name": "scheduler", "pid": 4300, "started_at": None, "restarts": 1}]
-        data.node(conn, "node-a", processes=Jsonb(processes))
-        broken = data.exchange(conn, "kraken")
-        data.run(conn, broken, "FAILED", error="kraken said: 503 Service Unavailable")
-        exchange = add_exchange(conn, "binance", simulator.exchange_url("binance"))
+        rows.node(conn, "node-a", processes=Jsonb(processes))
+        broken = rows.add_exchange(conn, "kraken")
+        rows.run(conn, broken, "FAILED", error="kraken said: 503 Service Unavailable")
+        add_exchange(conn, "binance", simulator.exchange_url("binance"))
+        exchange = exchange_row(conn, "binance")
         server = ProcessServer(db_url).start()
         try:
             with ExchangeAdapter.from_row(exchange, settings) as adapter:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer
-from tests.support.daemon import Conn, Supervised, add_exchange, runs_of
+from simulator.server import SimulatorServer
+from tests.support.daemon import Supervised
 from tests.support.processes import wait_for
+from tests.support.rows import Conn, add_exchange, runs_of
 
 # supervisord's own lines: "2026-12-01 14:00:00,123 INFO spawned: 'api' with pid 42"
 SUPERVISORD_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S")

@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from harvester.exchanges import ExchangeAdapter
-from harvester.simulator import running_simulator
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403
-from tests.api_support.fixtures import Api
-from tests.api_support.server import settings_for
-from tests.support.harvesting import add_exchange, harvest_once, markets_of
+from harvester.harvest.adapter import ExchangeAdapter
+from simulator import running_simulator
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403
+from tests.support.api_fixtures import Api
+from tests.support.api_server import settings_for
+from tests.support.harvesting import harvest_once
+from tests.support.rows import add_exchange, exchange_row, markets_of
 
 ASSET = """query ($symbol: String!) {
   asset(symbol: $symbol) {
@@ -23,17 +24,17 @@ ASSET = """query ($symbol: String!) {
 
 
 def test_asset_figures_match_those_computed_by_hand(api: Api) -> None:
-    a, b = data.exchange(api.conn, "alpha"), data.exchange(api.conn, "beta")
-    off = data.exchange(api.conn, "gamma", enabled=False)
+    a, b = rows.add_exchange(api.conn, "alpha"), rows.add_exchange(api.conn, "beta")
+    off = rows.add_exchange(api.conn, "gamma", enabled=False)
     for exchange, bid, ask, last, volume, usd in (
         (a, 100, 102, 101, 2, 202),
         (b, 101, 103, 102, 1, 102),
         (off, 200, 201, 200, 50, 10_000),  # a disabled exchange does not count
     ):
-        data.market(api.conn, exchange, "BTC/USDT", bid=bid, ask=ask, last=last,
+        rows.market(api.conn, exchange, "BTC/USDT", bid=bid, ask=ask, last=last,
                     base_volume=volume, volume_usd=usd)  # fmt: skip
-    data.market(api.conn, b, "ETH/USDT", bid=1, ask=1, last=1, base_volume=9)
-    data.market(api.conn, a, "BTC/USD", bid=1, ask=500, last=1, active=False)
+    rows.market(api.conn, b, "ETH/USDT", bid=1, ask=1, last=1, base_volume=9)
+    rows.market(api.conn, a, "BTC/USD", bid=1, ask=500, last=1, active=False)
 
     asset = api.client.query(ASSET, {"symbol": "BTC/USDT"})["asset"]
     assert asset["bestBid"] == {"price": 101.0, "exchange": "beta"}
@@ -50,7 +51,8 @@ def test_asset_figures_on_two_simulated_exchanges_match_the_stored_markets(api: 
     stored = {}
     with running_simulator(markets=60, seed=3) as simulator:
         for name in ("binance", "kraken"):
-            exchange = add_exchange(api.conn, name, simulator.exchange_url(name))
+            add_exchange(api.conn, name, simulator.exchange_url(name))
+            exchange = exchange_row(api.conn, name)
             with ExchangeAdapter.from_row(exchange, settings) as adapter:
                 assert harvest_once(api.conn, adapter, exchange).succeeded
             stored[name] = markets_of(api.conn, exchange["id"])
@@ -76,11 +78,11 @@ def test_asset_figures_on_two_simulated_exchanges_match_the_stored_markets(api: 
 
 def test_a_market_far_from_the_median_of_its_pair_elsewhere_is_anomalous(api: Api) -> None:
     for name, last in (("alpha", 101), ("beta", 102), ("delta", 100), ("gamma", 160)):
-        exchange = data.exchange(api.conn, name)
-        data.market(api.conn, exchange, "BTC/USDT", last=last, bid=last - 1, ask=last + 1)
+        exchange = rows.add_exchange(api.conn, name)
+        rows.market(api.conn, exchange, "BTC/USDT", last=last, bid=last - 1, ask=last + 1)
     for name in ("omega", "sigma"):  # disabled: their prices move no median
-        off = data.exchange(api.conn, name, enabled=False)
-        data.market(api.conn, off, "BTC/USDT", last=1000, bid=999, ask=1001)
+        off = rows.add_exchange(api.conn, name, enabled=False)
+        rows.market(api.conn, off, "BTC/USDT", last=1000, bid=999, ask=1001)
     query = '{ markets(search: "BTC/USDT") { nodes { exchange { name } anomalous } } }'
     nodes = api.client.query(query)["markets"]["nodes"]
     flags = {node["exchange"]["name"]: node["anomalous"] for node in nodes}

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer, running_simulator
-from harvester.simulator.universe import REFERENCE_USD
 from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import floor_ms, from_ms, to_ms
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from simulator.server import SimulatorServer, running_simulator
+from simulator.universe import REFERENCE_USD
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 from tests.support.candles import backfill, candle_source
-from tests.support.harvesting import exchange_row
+from tests.support.rows import exchange_row
 
 CANDLES = """query($exchange: String! = "binance", $symbol: String!, $tf: String!,
                  $from: DateTime!, $to: DateTime!) {
@@ -47,7 +47,7 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def _binance(api: Api, sim: SimulatorServer) -> dict[str, Any]:
-    data.exchange(api.conn, "binance", api_url=sim.exchange_url("binance"))
+    rows.add_exchange(api.conn, "binance", api_url=sim.exchange_url("binance"))
     return exchange_row(api.conn, "binance")
 
 
@@ -56,7 +56,7 @@ def test_1h_candles_derived_from_stored_1m_ones_equal_the_exchanges_own(
     api: Api, sim: SimulatorServer, name: str, hours: int
 ) -> None:
     """Kraken keeps its last 720 minutes: ten whole hours of them, whatever the minute."""
-    data.exchange(api.conn, name, api_url=sim.exchange_url(name))
+    rows.add_exchange(api.conn, name, api_url=sim.exchange_url(name))
     exchange = exchange_row(api.conn, name)
     end = from_ms(floor_ms(to_ms(dt.datetime.now(dt.UTC)), "1h"))
     start = end - dt.timedelta(hours=hours)
@@ -132,8 +132,8 @@ def test_candle_gaps_tell_no_trades_from_not_fetched(api: Api, sim: SimulatorSer
 
 
 def test_the_backfill_mutation_queues_a_job_that_status_shows(api: Api) -> None:
-    data.exchange(api.conn, "binance")
-    token = data.token(api.conn, "writer", "write")
+    rows.add_exchange(api.conn, "binance")
+    token = rows.token(api.conn, "writer", "write")
     since = _iso(dt.datetime.now(dt.UTC) - dt.timedelta(days=90))
     given = {"exchange": "binance", "timeframe": "1h", "since": since, "symbols": ["BTC/USDT"]}
     job = api.client.query(BACKFILL, {"input": given}, token=token)["backfill"]
@@ -162,8 +162,8 @@ def test_the_backfill_mutation_queues_a_job_that_status_shows(api: Api) -> None:
 
 
 def test_candle_timeframes_are_set_on_the_exchange(api: Api) -> None:
-    data.exchange(api.conn, "binance")
-    token = data.token(api.conn, "writer", "write")
+    rows.add_exchange(api.conn, "binance")
+    token = rows.token(api.conn, "writer", "write")
     update = """mutation($tfs: [String!]) {
       updateExchange(name: "binance", input: {candleTimeframes: $tfs}) { candleTimeframes }
     }"""

@@ -8,9 +8,9 @@ from typing import Any
 import psycopg
 
 from sql import queries
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403
+from tests.support.api_fixtures import Api
 
 DAY = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 HISTORY = """query ($from: DateTime!, $to: DateTime!, $every: Int!) {
@@ -37,9 +37,9 @@ def add_ticks(conn: psycopg.Connection[Any], market_id: int, ticks: list[tuple[A
 
 
 def test_history_buckets_match_those_computed_by_hand(api: Api) -> None:
-    exchange = data.exchange(api.conn, "binance")
-    market = data.market(api.conn, exchange, "BTC/USDT")
-    other = data.market(api.conn, exchange, "ETH/USDT")
+    exchange = rows.add_exchange(api.conn, "binance")
+    market = rows.market(api.conn, exchange, "BTC/USDT")
+    other = rows.market(api.conn, exchange, "ETH/USDT")
     #          second  last  bid  ask  base quote
     add_ticks(api.conn, market, [
         (0,   10,   9,   11,  1,   10),   # before `from`: left out
@@ -93,7 +93,7 @@ def test_history_buckets_match_those_computed_by_hand(api: Api) -> None:
 
 
 def test_more_than_2000_points_is_a_bad_user_input(api: Api) -> None:
-    data.market(api.conn, data.exchange(api.conn, "binance"), "BTC/USDT")
+    rows.market(api.conn, rows.add_exchange(api.conn, "binance"), "BTC/USDT")
     day = {"from": at(0).isoformat(), "to": at(86_400).isoformat()}
     [(code, field, message)] = api.client.errors(HISTORY, {**day, "every": 10})
     assert (code, field) == ("BAD_USER_INPUT", "everySeconds") and "8640 buckets" in message
@@ -105,8 +105,8 @@ def test_more_than_2000_points_is_a_bad_user_input(api: Api) -> None:
 def test_a_day_of_history_reads_the_index_of_that_day_partition_only(
     conn: psycopg.Connection[Any],
 ) -> None:
-    exchange = data.exchange(conn, "binance")
-    markets = data.markets(conn, exchange, 20)
+    exchange = rows.add_exchange(conn, "binance")
+    markets = rows.markets(conn, exchange, 20)
     conn.execute("SELECT ensure_market_ticks_partitions(%s::date - 1, 3)", (DAY.date(),))
     conn.execute(  # 10-second ticks of 20 markets from the day before to the day after
         "INSERT INTO market_ticks (market_id, ts, last, bid, ask)"

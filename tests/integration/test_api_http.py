@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 
-import ccxt
 import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from graphql_api import query as query_module
 from graphql_api.limits import MAX_ALIASES, MAX_BODY_BYTES, MAX_DEPTH, MAX_TOKENS
-from tests.api_support import data
-from tests.api_support.client import GRAPHQL_RESPONSE
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_client import GRAPHQL_RESPONSE
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 JSON = "application/json"
 BOTH = [(JSON, 200), (GRAPHQL_RESPONSE, 400)]
@@ -107,8 +107,8 @@ def test_field_errors_keep_data_and_200(api: Api) -> None:
 
 
 def test_mutations_are_refused_over_get(api: Api) -> None:
-    data.exchange(api.conn, "binance")
-    token = data.token(api.conn, "w")
+    rows.add_exchange(api.conn, "binance")
+    token = rows.token(api.conn, "w")
     for accept in (JSON, GRAPHQL_RESPONSE):
         response = api.client.http.get(
             api.client.url,
@@ -240,7 +240,7 @@ def test_introspection_and_suggestions(api: Api) -> None:
 
 
 def test_require_token(api: Api) -> None:
-    reader = data.token(api.conn, "reader", "read")
+    reader = rows.token(api.conn, "reader", "read")
     closed = api.variant(api_require_token=True)
     query = "{ supportedExchanges }"
     refused = closed.post(query, accept=GRAPHQL_RESPONSE)
@@ -256,7 +256,8 @@ def test_require_token(api: Api) -> None:
 
 
 def test_unexpected_errors_are_masked(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ccxt, "exchanges", None)  # sorted(None): TypeError in the resolver
+    # sorted(None): TypeError in the resolver
+    monkeypatch.setattr(query_module, "supported_exchanges", lambda: None)
     with capture_logs() as logs:
         response = api.client.post("{ supportedExchanges }", accept=GRAPHQL_RESPONSE)
     assert response.status_code == 200  # data is present (null): a field error
@@ -269,8 +270,8 @@ def test_unexpected_errors_are_masked(api: Api, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_one_log_line_per_request_and_metrics(api: Api) -> None:
-    data.exchange(api.conn, "binance", last_update_at="2020-01-01T00:00:00Z")
-    data.run(api.conn, data.exchange(api.conn, "kraken"), "QUEUED")
+    rows.add_exchange(api.conn, "binance", last_update_at="2020-01-01T00:00:00Z")
+    rows.run(api.conn, rows.add_exchange(api.conn, "kraken"), "QUEUED")
     with capture_logs() as logs:
         api.client.query("query Listing { markets { totalCount } }")
         api.client.post("{ nope }")

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 CREATE = """mutation($input: CreateExchangeInput!) {
   createExchange(input: $input) { name enabled intervalSeconds apiUrl url logo status { state } }
@@ -29,11 +29,11 @@ MUTATIONS = {
 
 @pytest.fixture
 def tokens(api: Api) -> dict[str, str]:
-    data.exchange(api.conn, "binance")
+    rows.add_exchange(api.conn, "binance")
     made = {
-        level: data.token(api.conn, f"{level}-token", level) for level in ("read", "write", "admin")
+        level: rows.token(api.conn, f"{level}-token", level) for level in ("read", "write", "admin")
     }
-    revoked = data.token(api.conn, "old", "admin")
+    revoked = rows.token(api.conn, "old", "admin")
     api.conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'old'")
     return made | {"revoked": revoked, "unknown": "mm_" + "x" * 43}
 
@@ -95,8 +95,8 @@ def test_create_update_delete(api: Api, tokens: dict[str, str]) -> None:
         30,
     )
     kraken_id = api.conn.execute("SELECT id FROM exchanges WHERE name = 'kraken'").fetchone()["id"]
-    market_id = data.market(api.conn, kraken_id, "BTC/USD")
-    data.run(api.conn, kraken_id, "SUCCEEDED")
+    market_id = rows.market(api.conn, kraken_id, "BTC/USD")
+    rows.run(api.conn, kraken_id, "SUCCEEDED")
     api.conn.execute("SELECT ensure_market_ticks_partitions(current_date, 1)")
     api.conn.execute(
         "INSERT INTO market_ticks (market_id, ts, last) VALUES (%s, now(), 1)", [market_id]
@@ -215,7 +215,7 @@ def test_run_exchange_queues_once(api: Api, tokens: dict[str, str]) -> None:
 
 def test_run_exchange_races_to_one_run(api: Api, tokens: dict[str, str]) -> None:
     for name in ("kraken", "okx", "bybit"):
-        data.exchange(api.conn, name)
+        rows.add_exchange(api.conn, name)
 
     def run(name: str) -> str:
         return str(

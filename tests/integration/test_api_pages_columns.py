@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 EVERY_FIELD = """
     id symbol base quote type active last bid ask baseVolume quoteVolume volumeUsd changePct
@@ -17,13 +17,13 @@ EVERY_FIELD = """
 
 def test_pages_give_what_whole_rows_give(api: Api) -> None:
     now = dt.datetime.now(dt.UTC)
-    binance = data.exchange(api.conn, "binance")
-    data.market(
+    binance = rows.add_exchange(api.conn, "binance")
+    rows.market(
         api.conn, binance, "BTC/USDT", last=100, bid=99, ask=101, base_volume=3,
         quote_volume=300, volume_usd=300, change_pct=1.5, exchange_ts=now, updated_at=now,
     )  # fmt: skip
-    data.market(api.conn, binance, "ETH/USDT", last=150, bid=99, ask=101, updated_at=now)
-    data.market(api.conn, binance, "OFF/USDT", active=False, type="swap")
+    rows.market(api.conn, binance, "ETH/USDT", last=150, bid=99, ask=101, updated_at=now)
+    rows.market(api.conn, binance, "OFF/USDT", active=False, type="swap")
     whole = {
         symbol: api.client.query(
             f'{{ market(exchange: "binance", symbol: "{symbol}") {{ {EVERY_FIELD} }} }}'
@@ -72,9 +72,9 @@ def test_pages_give_what_whole_rows_give(api: Api) -> None:
 
 
 def test_aliased_listings_load_their_own_columns(api: Api) -> None:
-    binance = data.exchange(api.conn, "binance")
-    data.market(api.conn, binance, "BTC/USDT", last=100, bid=99, ask=101, volume_usd=2)
-    data.market(api.conn, binance, "ETH/USDT", last=150, bid=149, ask=151, volume_usd=1)
+    binance = rows.add_exchange(api.conn, "binance")
+    rows.market(api.conn, binance, "BTC/USDT", last=100, bid=99, ask=101, volume_usd=2)
+    rows.market(api.conn, binance, "ETH/USDT", last=150, bid=149, ask=151, volume_usd=1)
     got = api.client.query(
         """{ exchanges { nodes {
             a: markets(first: 2) { nodes { symbol } }

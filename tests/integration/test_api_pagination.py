@@ -12,9 +12,9 @@ from graphql_api.context import Context
 from graphql_api.database import create_pool
 from graphql_api.schema import schema
 from marketmanager.settings import Settings
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 PAGE = """
 query($order: MarketOrder, $after: String, $exchange: String) {
@@ -49,7 +49,7 @@ def walk(api: Api, order: str, between_pages: Any = None, **variables: Any) -> l
     "order", ["VOLUME_USD_DESC", "SYMBOL_ASC", "UPDATED_AT_DESC", "CHANGE_PCT_DESC"]
 )
 def test_every_market_exactly_once(api: Api, order: str) -> None:
-    ids = {str(i) for i in data.markets(api.conn, data.exchange(api.conn, "binance"), 2000)}
+    ids = {str(i) for i in rows.markets(api.conn, rows.add_exchange(api.conn, "binance"), 2000)}
     seen = walk(api, order)
     assert len(seen) == len(ids) and set(seen) == ids
 
@@ -57,9 +57,9 @@ def test_every_market_exactly_once(api: Api, order: str) -> None:
 def test_every_market_exactly_once_while_the_harvester_writes(api: Api) -> None:
     """Between pages, every market's prices change and new markets appear ahead of the
     cursor (as a harvest would do): offsets would repeat rows, keysets do not."""
-    binance = data.exchange(api.conn, "binance")
-    ids = {str(i) for i in data.markets(api.conn, binance, 2000)}
-    kraken = data.exchange(api.conn, "kraken")
+    binance = rows.add_exchange(api.conn, "binance")
+    ids = {str(i) for i in rows.markets(api.conn, binance, 2000)}
+    kraken = rows.add_exchange(api.conn, "kraken")
     added: list[int] = []
 
     def harvest() -> None:
@@ -68,7 +68,7 @@ def test_every_market_exactly_once_while_the_harvester_writes(api: Api) -> None:
             "updated_at = now() WHERE exchange_id = %s",
             [binance],
         )
-        added.extend(data.markets(api.conn, kraken, 5, prefix=f"A{len(added):03d}"))
+        added.extend(rows.markets(api.conn, kraken, 5, prefix=f"A{len(added):03d}"))
         api.conn.execute("UPDATE markets SET volume_usd = 10e9 WHERE exchange_id = %s", [kraken])
 
     for order in ("SYMBOL_ASC", "VOLUME_USD_DESC"):
@@ -79,7 +79,7 @@ def test_every_market_exactly_once_while_the_harvester_writes(api: Api) -> None:
 
 
 def test_bad_page_arguments(api: Api) -> None:
-    data.markets(api.conn, data.exchange(api.conn, "binance"), 3)
+    rows.markets(api.conn, rows.add_exchange(api.conn, "binance"), 3)
     symbol_cursor = api.client.query(
         "{ markets(orderBy: SYMBOL_ASC, first: 1) { pageInfo { endCursor } } }"
     )
@@ -136,10 +136,10 @@ def _statements(api_db: str, query: str) -> tuple[int, dict[str, Any]]:
 def test_nested_queries_are_batched(api: Api, api_db: str) -> None:
     def add(count: int, start: int) -> None:
         for i in range(start, start + count):
-            exchange_id = data.exchange(api.conn, f"ex{i:03d}")
-            data.markets(api.conn, exchange_id, 7)
-            data.run(api.conn, exchange_id, "SUCCEEDED")
-            data.run(api.conn, exchange_id, "QUEUED")
+            exchange_id = rows.add_exchange(api.conn, f"ex{i:03d}")
+            rows.markets(api.conn, exchange_id, 7)
+            rows.run(api.conn, exchange_id, "SUCCEEDED")
+            rows.run(api.conn, exchange_id, "QUEUED")
 
     add(2, 0)
     few, small = _statements(api_db, NESTED)

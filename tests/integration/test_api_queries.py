@@ -7,9 +7,9 @@ import json
 
 import ccxt
 
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 EXCHANGE_FIELDS = """
     id name enabled logo url apiUrl volumeUsd topPair topPairVolumeUsd unpricedMarkets
@@ -28,7 +28,7 @@ HOUR = dt.timedelta(hours=1)
 
 def test_exchange_exposes_every_column(api: Api) -> None:
     last = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
-    data.exchange(
+    rows.add_exchange(
         api.conn,
         "kraken",
         enabled=False,
@@ -63,16 +63,16 @@ def test_exchange_exposes_every_column(api: Api) -> None:
 
 
 def test_market_exposes_every_column_and_its_flags(api: Api) -> None:
-    exchange_id = data.exchange(api.conn, "binance")
+    exchange_id = rows.add_exchange(api.conn, "binance")
     now = dt.datetime.now(dt.UTC)
-    data.market(
+    rows.market(
         api.conn, exchange_id, "BTC/USDT", type="spot", last=100, bid=99, ask=101,
         base_volume=5, quote_volume=500, volume_usd=500, change_pct=-1.5,
         exchange_ts=now - HOUR, updated_at=now,
     )  # fmt: skip
-    data.market(api.conn, exchange_id, "ETH/USDT", last=150, bid=99, ask=101, updated_at=now)
-    data.market(api.conn, exchange_id, "OLD/USDT", updated_at=now - 25 * HOUR)
-    data.market(api.conn, exchange_id, "OFF/USDT", active=False)
+    rows.market(api.conn, exchange_id, "ETH/USDT", last=150, bid=99, ask=101, updated_at=now)
+    rows.market(api.conn, exchange_id, "OLD/USDT", updated_at=now - 25 * HOUR)
+    rows.market(api.conn, exchange_id, "OFF/USDT", active=False)
     query = (
         f'query($s: String!) {{ market(exchange: "binance", symbol: $s) {{ {MARKET_FIELDS} }} }}'
     )
@@ -114,13 +114,13 @@ def test_market_exposes_every_column_and_its_flags(api: Api) -> None:
 
 
 def test_markets_filters_and_orders(api: Api) -> None:
-    binance = data.exchange(api.conn, "binance")
-    kraken = data.exchange(api.conn, "kraken")
-    data.market(api.conn, binance, "BTC/USDT", volume_usd=300, change_pct=1)
-    data.market(api.conn, binance, "ETH/USDT", volume_usd=200, change_pct=5)
-    data.market(api.conn, binance, "ETH/BTC", volume_usd=None, change_pct=None)
-    data.market(api.conn, kraken, "BTC/USD", volume_usd=400, change_pct=-2)
-    data.market(api.conn, kraken, "X_Y/USD", volume_usd=1)
+    binance = rows.add_exchange(api.conn, "binance")
+    kraken = rows.add_exchange(api.conn, "kraken")
+    rows.market(api.conn, binance, "BTC/USDT", volume_usd=300, change_pct=1)
+    rows.market(api.conn, binance, "ETH/USDT", volume_usd=200, change_pct=5)
+    rows.market(api.conn, binance, "ETH/BTC", volume_usd=None, change_pct=None)
+    rows.market(api.conn, kraken, "BTC/USD", volume_usd=400, change_pct=-2)
+    rows.market(api.conn, kraken, "X_Y/USD", volume_usd=1)
 
     def symbols(args: str) -> list[str]:
         arguments = f"({args})" if args else ""
@@ -151,10 +151,10 @@ def test_markets_filters_and_orders(api: Api) -> None:
 
 
 def test_updated_at_order(api: Api) -> None:
-    exchange_id = data.exchange(api.conn, "binance")
+    exchange_id = rows.add_exchange(api.conn, "binance")
     now = dt.datetime.now(dt.UTC)
     for hours, symbol in [(3, "A/B"), (1, "C/D"), (2, "E/F")]:
-        data.market(api.conn, exchange_id, symbol, updated_at=now - hours * HOUR)
+        rows.market(api.conn, exchange_id, symbol, updated_at=now - hours * HOUR)
     got = api.client.query("{ markets(orderBy: UPDATED_AT_DESC) { nodes { symbol } } }")
     assert [n["symbol"] for n in got["markets"]["nodes"]] == ["C/D", "E/F", "A/B"]
 
@@ -162,13 +162,13 @@ def test_updated_at_order(api: Api) -> None:
 def test_exchanges_filter_order_and_status(api: Api) -> None:
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     ids = {
-        name: data.exchange(api.conn, name, volume_usd=volume, enabled=name != "bitstamp")
+        name: rows.add_exchange(api.conn, name, volume_usd=volume, enabled=name != "bitstamp")
         for name, volume in [("binance", 10), ("kraken", 30), ("bitstamp", None), ("okx", 20)]
     }
-    data.run(api.conn, ids["binance"], "SUCCEEDED")
-    data.run(api.conn, ids["binance"], "RUNNING")
-    data.run(api.conn, ids["kraken"], "FAILED", error="ExchangeError: nope")
-    data.run(api.conn, ids["okx"], "RUNNING", heartbeat_at=stale)
+    rows.run(api.conn, ids["binance"], "SUCCEEDED")
+    rows.run(api.conn, ids["binance"], "RUNNING")
+    rows.run(api.conn, ids["kraken"], "FAILED", error="ExchangeError: nope")
+    rows.run(api.conn, ids["okx"], "RUNNING", heartbeat_at=stale)
 
     def names(args: str = "") -> list[str]:
         arguments = f"({args})" if args else ""
@@ -203,13 +203,13 @@ def test_exchanges_filter_order_and_status(api: Api) -> None:
 
 
 def test_runs_and_nested_runs(api: Api) -> None:
-    binance = data.exchange(api.conn, "binance")
-    kraken = data.exchange(api.conn, "kraken")
-    first = data.run(api.conn, binance, "FAILED", error="boom", retryable=True)
-    data.run(
+    binance = rows.add_exchange(api.conn, "binance")
+    kraken = rows.add_exchange(api.conn, "kraken")
+    first = rows.run(api.conn, binance, "FAILED", error="boom", retryable=True)
+    rows.run(
         api.conn, binance, "SUCCEEDED", trigger="RETRY", attempt=2, retry_of=first, markets_count=7
     )
-    data.run(api.conn, kraken, "QUEUED", trigger="MANUAL")
+    rows.run(api.conn, kraken, "QUEUED", trigger="MANUAL")
     got = api.client.query(f"{{ runs {{ totalCount nodes {{ {RUN_FIELDS} }} }} }}")["runs"]
     assert got["totalCount"] == 3
     assert [(r["exchange"]["name"], r["state"]) for r in got["nodes"]] == [
@@ -236,20 +236,20 @@ def test_runs_and_nested_runs(api: Api) -> None:
 
 
 def test_status(api: Api) -> None:
-    exchange_id = data.exchange(api.conn, "binance")
-    other = data.exchange(api.conn, "kraken")
+    exchange_id = rows.add_exchange(api.conn, "binance")
+    other = rows.add_exchange(api.conn, "kraken")
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     process = {"name": "main", "pid": 7, "alive": True, "started_at": 1700000000.5, "restarts": 1}
-    data.node(api.conn, "node-a", paused=True, processes=json.dumps([process]))
-    data.node(api.conn, "node-b", heartbeat_at=long_ago)
-    data.node(api.conn, "node-c", stopped_at=long_ago)
-    data.run(api.conn, exchange_id, "RUNNING", heartbeat_at=long_ago)
-    data.run(api.conn, other, "RUNNING")
-    data.exchange(api.conn, "okx")
-    data.run(api.conn, data.exchange(api.conn, "bybit"), "QUEUED")
-    data.run(
+    rows.node(api.conn, "node-a", paused=True, processes=json.dumps([process]))
+    rows.node(api.conn, "node-b", heartbeat_at=long_ago)
+    rows.node(api.conn, "node-c", stopped_at=long_ago)
+    rows.run(api.conn, exchange_id, "RUNNING", heartbeat_at=long_ago)
+    rows.run(api.conn, other, "RUNNING")
+    rows.add_exchange(api.conn, "okx")
+    rows.run(api.conn, rows.add_exchange(api.conn, "bybit"), "QUEUED")
+    rows.run(
         api.conn,
-        data.exchange(api.conn, "gate"),
+        rows.add_exchange(api.conn, "gate"),
         "QUEUED",
         not_before=dt.datetime.now(dt.UTC) + HOUR,
     )

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 
 from marketmanager.cli import main
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 RUN = 'mutation { runExchange(name: "binance") { state } }'
 

@@ -11,13 +11,13 @@ import pytest
 
 from harvester.candles.backfill import run_backfill
 from harvester.candles.jobs import get_backfill
-from harvester.simulator.history import MarketHistory
-from harvester.simulator.server import SimulatorServer, running_simulator
-from harvester.simulator.universe import REFERENCE_USD
 from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import to_ms
+from simulator.history import MarketHistory
+from simulator.server import SimulatorServer, running_simulator
+from simulator.universe import REFERENCE_USD
 from tests.support.candles import backfill, candle_source, claim, stored_candles
-from tests.support.harvesting import add_exchange
+from tests.support.rows import add_exchange, exchange_row
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -39,7 +39,8 @@ def expected(
 def test_binance_backfill_pages_past_the_1000_limit_and_stores_every_candle_once(
     conn: psycopg.Connection[Any], sim: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange = exchange_row(conn, "binance")
     with candle_source(sim.exchange_url("binance"), "binance") as source:
         since = NOW - dt.timedelta(minutes=2500)
         result, job = backfill(conn, source, exchange, ["BTC/USDT"], "1m", since)
@@ -57,7 +58,8 @@ def test_binance_backfill_pages_past_the_1000_limit_and_stores_every_candle_once
 def test_kraken_backfill_stops_at_its_720_candle_window_and_says_so(
     conn: psycopg.Connection[Any], sim: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, "kraken", sim.exchange_url("kraken"))
+    add_exchange(conn, "kraken", sim.exchange_url("kraken"))
+    exchange = exchange_row(conn, "kraken")
     with candle_source(sim.exchange_url("kraken"), "kraken") as source:
         since = NOW - dt.timedelta(minutes=1000)
         result, job = backfill(conn, source, exchange, ["BTC/USDT"], "1m", since)
@@ -74,7 +76,8 @@ def test_kraken_backfill_stops_at_its_720_candle_window_and_says_so(
 def test_running_a_backfill_again_fetches_only_what_is_new(
     conn: psycopg.Connection[Any], sim: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange = exchange_row(conn, "binance")
     since = NOW - dt.timedelta(hours=30)
     with candle_source(sim.exchange_url("binance"), "binance") as source:
         first, first_job = backfill(conn, source, exchange, ["ETH/USDT"], "1h", since)
@@ -94,7 +97,8 @@ def test_running_a_backfill_again_fetches_only_what_is_new(
 def test_a_fault_mid_backfill_resumes_without_duplicates_or_holes(
     conn: psycopg.Connection[Any], sim: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange = exchange_row(conn, "binance")
     thin = next(m.symbol for m in sim.simulator.markets("binance") if m.base not in REFERENCE_USD)
     since = NOW - dt.timedelta(minutes=6000)
     jobs = []
@@ -124,7 +128,8 @@ def test_a_fault_mid_backfill_resumes_without_duplicates_or_holes(
 def test_a_page_stored_twice_changes_nothing(
     conn: psycopg.Connection[Any], sim: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange = exchange_row(conn, "binance")
     since = NOW - dt.timedelta(hours=10)
     with candle_source(sim.exchange_url("binance"), "binance") as source:
         backfill(conn, source, exchange, ["BTC/USDT"], "1h", since)
@@ -137,7 +142,8 @@ def test_a_page_stored_twice_changes_nothing(
 def test_a_lane_that_stops_gives_its_job_back_and_the_next_run_resumes(
     conn: psycopg.Connection[Any], sim: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+    add_exchange(conn, "binance", sim.exchange_url("binance"))
+    exchange = exchange_row(conn, "binance")
     since = NOW - dt.timedelta(minutes=4500)
     pages_allowed = iter([True, True, False])
     with candle_source(sim.exchange_url("binance"), "binance") as source:

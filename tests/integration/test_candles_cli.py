@@ -9,9 +9,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester.simulator.server import SimulatorServer, running_simulator
-from tests.support.harvesting import add_exchange
+from simulator.server import SimulatorServer, running_simulator
 from tests.support.processes import BIN, REPO, child_env
+from tests.support.rows import add_exchange
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,12 @@ from psycopg import errors as pg_errors
 from harvester.candles.jobs import get_backfill, queue_backfill
 from harvester.candles.lane import BackfillLane, JobHeartbeat
 from harvester.context import ChildContext
-from harvester.exchanges import ExchangeAdapter
-from harvester.simulator.server import running_simulator
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import db
 from marketmanager.settings import Settings
-from tests.support.harvesting import add_exchange, harvest_once
+from simulator.server import running_simulator
+from tests.support.harvesting import harvest_once
+from tests.support.rows import add_exchange, exchange_row
 
 SINCE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -31,8 +32,8 @@ def lane(conn: psycopg.Connection[Any], db_url: str, name: str) -> BackfillLane:
 def test_at_most_one_backfill_per_exchange_runs_at_a_time(
     conn: psycopg.Connection[Any], db_url: str
 ) -> None:
-    binance = add_exchange(conn, "binance")["id"]
-    kraken = add_exchange(conn, "kraken")["id"]
+    binance = add_exchange(conn, "binance")
+    kraken = add_exchange(conn, "kraken")
     first = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
     second = queue_backfill(conn, binance, "1h", SINCE, ["BTC/USDT"])
     other = queue_backfill(conn, kraken, "1h", SINCE, ["BTC/USD"])
@@ -48,7 +49,7 @@ def test_at_most_one_backfill_per_exchange_runs_at_a_time(
 
 
 def test_the_same_job_queued_twice_is_one_job(conn: psycopg.Connection[Any]) -> None:
-    binance = add_exchange(conn, "binance")["id"]
+    binance = add_exchange(conn, "binance")
     first = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT", "BTC/USDT"])
     again = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
     assert first["id"] == again["id"] and first["symbols"] == ["BTC/USDT"]
@@ -57,7 +58,7 @@ def test_the_same_job_queued_twice_is_one_job(conn: psycopg.Connection[Any]) -> 
 def test_a_job_whose_lane_stopped_beating_is_taken_over(
     conn: psycopg.Connection[Any], db_url: str
 ) -> None:
-    binance = add_exchange(conn, "binance")["id"]
+    binance = add_exchange(conn, "binance")
     job = queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
     dead, alive = lane(conn, db_url, "backfill-dead"), lane(conn, db_url, "backfill-alive")
     assert dead.claim() is not None
@@ -78,7 +79,8 @@ def test_kept_timeframes_are_fetched_for_the_top_pairs_then_kept_current(
     conn: psycopg.Connection[Any], db_url: str
 ) -> None:
     with running_simulator(markets=30, seed=2, exchanges=["binance"]) as sim:
-        exchange = add_exchange(conn, "binance", sim.exchange_url("binance"))
+        add_exchange(conn, "binance", sim.exchange_url("binance"))
+        exchange = exchange_row(conn, "binance")
         conn.execute("UPDATE exchanges SET candle_timeframes = '{1m,1h}'")
         keeper = lane(conn, db_url, "backfill")
         assert keeper.keep_current() == []  # no harvest yet: no top pairs to keep
@@ -106,7 +108,7 @@ def test_kept_timeframes_are_fetched_for_the_top_pairs_then_kept_current(
 def test_a_lane_whose_job_was_taken_over_notices_and_lets_go(
     conn: psycopg.Connection[Any], db_url: str
 ) -> None:
-    binance = add_exchange(conn, "binance")["id"]
+    binance = add_exchange(conn, "binance")
     queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
     slow, other = lane(conn, db_url, "backfill-slow"), lane(conn, db_url, "backfill-other")
     job = slow.claim()
@@ -123,7 +125,7 @@ def test_a_lane_whose_job_was_taken_over_notices_and_lets_go(
 def test_a_kept_timeframe_has_one_schedule_job_whichever_lane_queues_it(
     conn: psycopg.Connection[Any],
 ) -> None:
-    binance = add_exchange(conn, "binance")["id"]
+    binance = add_exchange(conn, "binance")
     queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"], trigger="SCHEDULE")
     with pytest.raises(pg_errors.UniqueViolation):
         queue_backfill(conn, binance, "1m", SINCE, ["ETH/USDT"], trigger="SCHEDULE")
@@ -134,8 +136,8 @@ def test_a_kept_timeframe_has_one_schedule_job_whichever_lane_queues_it(
 def test_the_heartbeat_of_a_job_tells_when_keep_current_fetches_wait(
     conn: psycopg.Connection[Any], db_url: str
 ) -> None:
-    binance = add_exchange(conn, "binance")["id"]
-    kraken = add_exchange(conn, "kraken")["id"]
+    binance = add_exchange(conn, "binance")
+    kraken = add_exchange(conn, "kraken")
     queue_backfill(conn, binance, "1m", SINCE, ["BTC/USDT"])
     job = lane(conn, db_url, "backfill").claim()
     assert job is not None

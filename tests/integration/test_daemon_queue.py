@@ -5,33 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
 import pytest
 
-from harvester import node, runs
-from harvester.control_protocol import BadRequest, Request
-from harvester.node_control import NodeControl
-from harvester.poller import Poller
-from harvester.scheduler import Scheduler
+from harvester import node
+from harvester.control.commands import NodeControl
+from harvester.control.protocol import BadRequest, Request
+from harvester.harvest import runs
+from harvester.poller.process import Poller
+from harvester.scheduler.process import Scheduler
 from marketmanager import db
 from marketmanager.settings import Settings
-
-Conn = psycopg.Connection[Any]
-
-
-def add_exchange(conn: Conn, name: str, interval: int = 60) -> int:
-    row = conn.execute(
-        "INSERT INTO exchanges (name, interval_seconds) VALUES (%s, %s) RETURNING id",
-        (name, interval),
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
-
-
-def runs_of(conn: Conn, exchange_id: int) -> list[dict[str, Any]]:
-    return conn.execute(
-        "SELECT * FROM harvest_runs WHERE exchange_id = %s ORDER BY id", (exchange_id,)
-    ).fetchall()
+from tests.support.rows import Conn, add_exchange, runs_of
 
 
 def claim(conn: Conn, node_id: str = "n1", worker: str = "worker-1") -> dict[str, Any] | None:
@@ -39,7 +23,7 @@ def claim(conn: Conn, node_id: str = "n1", worker: str = "worker-1") -> dict[str
 
 
 def test_the_scheduler_queues_due_exchanges_once(conn: Conn, db_url: str) -> None:
-    ids = [add_exchange(conn, name, interval=10) for name in ("binance", "kraken")]
+    ids = [add_exchange(conn, name, interval_seconds=10) for name in ("binance", "kraken")]
     conn.execute("UPDATE exchanges SET enabled = false WHERE id = %s", (ids[1],))
     with db.connect(db_url, autocommit=True) as other:
         leader, rival = Scheduler(conn), Scheduler(other)

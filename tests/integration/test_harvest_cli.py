@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import catalog
-from harvester.simulator import SimulatorServer, running_simulator
+from marketmanager import exchange_catalogue as catalog
 from marketmanager.cli import main
-from marketmanager.commands import harvest as harvest_command
+from marketmanager.cli.commands import harvest as harvest_command
+from simulator import SimulatorServer, running_simulator
 
 REPO = Path(__file__).resolve().parents[2]
 Conn = psycopg.Connection[Any]

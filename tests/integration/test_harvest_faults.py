@@ -10,20 +10,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import runs
-from harvester.async_exchanges import AsyncExchangeAdapter
-from harvester.exchanges import ExchangeAdapter
-from harvester.harvest import HarvestResult, harvest_exchange_async
-from harvester.simulator import FAULT_KINDS, SimulatorServer, running_simulator
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter
+from harvester.harvest.async_adapter import AsyncExchangeAdapter
+from harvester.harvest.pipeline import HarvestResult, harvest_exchange_async
 from marketmanager import db
 from marketmanager.settings import Settings
-from tests.support.harvesting import (
-    add_exchange,
-    exchange_row,
-    harvest_once,
-    markets_of,
-    tick_count,
-)
+from simulator import FAULT_KINDS, SimulatorServer, running_simulator
+from tests.support.harvesting import harvest_once
+from tests.support.rows import add_exchange, exchange_row, markets_of, tick_count
 
 # The ccxt error each fault must end in (binance sends 429 as DDoSProtection).
 EXPECTED = {
@@ -61,7 +56,8 @@ def test_a_fault_fails_the_run_and_leaves_the_last_good_run(
     """With the sync client (``marketmanager harvest``) and the asyncio one (the daemon's
     workers: ccxt's aiohttp client, the write in a thread with a pooled connection)."""
     settings = dataclasses.replace(settings, request_timeout=1.0)
-    exchange = add_exchange(conn, name, simulator.exchange_url(name))
+    add_exchange(conn, name, simulator.exchange_url(name))
+    exchange = exchange_row(conn, name)
     if client == "sync":
         with ExchangeAdapter.from_row(exchange, settings, enable_rate_limit=False) as adapter:
 

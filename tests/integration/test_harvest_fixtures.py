@@ -16,9 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester import runs
-from harvester.exchanges import ExchangeAdapter
-from harvester.harvest import harvest_exchange
+from harvester.harvest import runs
+from harvester.harvest.adapter import ExchangeAdapter
+from harvester.harvest.pipeline import harvest_exchange
 from marketmanager import db
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ccxt_static"

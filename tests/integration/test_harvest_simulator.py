@@ -9,16 +9,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from harvester.exchanges import ExchangeAdapter
-from harvester.simulator import SimulatorServer, Ticker, running_simulator
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager.settings import Settings
-from tests.support.harvesting import (
-    add_exchange,
-    exchange_row,
-    harvest_once,
-    markets_of,
-    tick_count,
-)
+from simulator import SimulatorServer, Ticker, running_simulator
+from tests.support.harvesting import harvest_once
+from tests.support.rows import add_exchange, exchange_row, markets_of, tick_count
 
 MARKETS = 2000
 PRICE_COLUMNS = ("last", "bid", "ask", "base_volume", "quote_volume")
@@ -68,7 +63,8 @@ def check_against_model(
 def test_a_simulated_exchange_is_harvested_then_updated_in_place(
     name: str, conn: psycopg.Connection[Any], settings: Settings, simulator: SimulatorServer
 ) -> None:
-    exchange = add_exchange(conn, name, simulator.exchange_url(name))
+    add_exchange(conn, name, simulator.exchange_url(name))
+    exchange = exchange_row(conn, name)
     with ExchangeAdapter.from_row(exchange, settings) as adapter:
         first = harvest_once(conn, adapter, exchange)
         assert first.succeeded, first.error

@@ -11,12 +11,10 @@ import psycopg
 import pytest
 from structlog.testing import capture_logs
 
-from harvester import ingest, runs
-from harvester.harvest import HarvestResult, harvest_exchange
+from harvester.harvest import runs, write
+from harvester.harvest.pipeline import HarvestResult, harvest_exchange
 from marketmanager import db
-from tests.support.harvesting import add_exchange, exchange_row, markets_of, tick_count
-
-Conn = psycopg.Connection[Any]
+from tests.support.rows import Conn, add_exchange, exchange_row, markets_of, tick_count
 
 
 def ticker(symbol: str, last: Any = "1", **extra: Any) -> dict[str, Any]:
@@ -46,7 +44,8 @@ def harvest(
 
 @pytest.fixture
 def exchange(conn: Conn, db_url: str) -> dict[str, Any]:
-    return {**add_exchange(conn, "bitstamp"), "_url": db_url}
+    add_exchange(conn, "bitstamp")
+    return {**exchange_row(conn, "bitstamp"), "_url": db_url}
 
 
 def test_delisted_markets_become_inactive_and_come_back(conn: Conn, exchange: Any) -> None:
@@ -89,7 +88,7 @@ def test_a_failure_while_writing_writes_nothing_but_the_failed_run(
             raise psycopg.errors.DataError("boom")
         return real(c, name, params)
 
-    monkeypatch.setattr(ingest.db, "execute", failing)
+    monkeypatch.setattr(write.db, "execute", failing)
     result = harvest(conn, exchange, [ticker("BTC/USD")])
     assert not result.succeeded and result.error == "DataError: boom"
     assert result.retryable is False

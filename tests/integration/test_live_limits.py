@@ -12,8 +12,8 @@ from websockets.exceptions import InvalidStatus
 
 from graphql_api.live.websocket import KeepAliveHandler, LiveGraphQLView
 from marketmanager.settings import Settings
-from tests.api_support.live_client import LiveClient
-from tests.api_support.server import ThreadServer
+from tests.support.api_server import ThreadServer
+from tests.support.live_client import LiveClient
 from tests.support.processes import wait_for
 
 

@@ -19,13 +19,14 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from graphql_api.live.service import CLOSE_TOO_SLOW, MAX_SUBSCRIPTIONS_PER_CONNECTION
-from harvester.exchanges import ExchangeAdapter
-from harvester.simulator import SimulatorServer, running_simulator
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import tokens
 from marketmanager.settings import Settings
-from tests.api_support.live_client import LiveClient
-from tests.api_support.server import ProcessServer
-from tests.support.harvesting import add_exchange, harvest_once, markets_of
+from simulator import SimulatorServer, running_simulator
+from tests.support.api_server import ProcessServer
+from tests.support.harvesting import harvest_once
+from tests.support.live_client import LiveClient
+from tests.support.rows import add_exchange, exchange_row, markets_of
 
 MARKET_UPDATES = """subscription ($exchange: String!, $symbols: [String!]) {
   marketUpdates(exchange: $exchange, symbols: $symbols) { symbol last bid ask baseVolume
@@ -82,7 +83,8 @@ def test_a_harvest_commit_is_pushed_to_subscribers_of_two_api_processes(
     simulator: SimulatorServer,
     two_apis: list[ProcessServer],
 ) -> None:
-    exchange = add_exchange(conn, "binance", simulator.exchange_url("binance"))
+    add_exchange(conn, "binance", simulator.exchange_url("binance"))
+    exchange = exchange_row(conn, "binance")
     with ExchangeAdapter.from_row(exchange, settings) as adapter:
         harvest = lambda: harvest_once(conn, adapter, exchange)  # noqa: E731
         assert harvest().succeeded
@@ -147,7 +149,8 @@ def test_a_subscriber_that_stops_reading_is_dropped_and_the_others_keep_receivin
     db_url: str, conn: psycopg.Connection[Any], settings: Settings
 ) -> None:
     with running_simulator(markets=400, seed=7, exchanges=("binance",)) as simulator:
-        exchange = add_exchange(conn, "binance", simulator.exchange_url("binance"))
+        add_exchange(conn, "binance", simulator.exchange_url("binance"))
+        exchange = exchange_row(conn, "binance")
         server = ProcessServer(db_url, MM_LIVE_QUEUE_SIZE="2").start()
         clients: list[LiveClient] = []
         try:
@@ -211,7 +214,8 @@ def test_with_require_token_a_websocket_needs_a_valid_token_in_connection_init(
             with pytest.raises(ConnectionClosed) as refused:
                 LiveClient(server.url, payload)
             assert refused.value.rcvd is not None and refused.value.rcvd.code == 4403
-        exchange = add_exchange(conn, "binance")
+        add_exchange(conn, "binance")
+        exchange = exchange_row(conn, "binance")
         client = LiveClient(server.url, {"Authorization": f"Bearer {token}"})
         client.subscribe("runs", RUN_UPDATES)
         pushed = queue_runs_until_pushed(conn, exchange["id"], client)
@@ -227,7 +231,8 @@ def test_a_notification_missed_while_the_listener_reconnects_is_delivered_after(
     server = ProcessServer(db_url).start()
     client: LiveClient | None = None
     try:
-        exchange = add_exchange(conn, "binance")
+        add_exchange(conn, "binance")
+        exchange = exchange_row(conn, "binance")
         client = LiveClient(server.url)
         client.subscribe("runs", RUN_UPDATES)
         queue_runs_until_pushed(conn, exchange["id"], client)

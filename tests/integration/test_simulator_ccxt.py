@@ -20,7 +20,7 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from harvester.simulator import SimulatorServer, running_simulator
+from simulator import SimulatorServer, running_simulator
 
 EXCHANGES = ("binance", "kraken")
 

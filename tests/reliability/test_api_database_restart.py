@@ -18,9 +18,9 @@ import pytest
 
 from graphql_api.database import POOL_MAX_SIZE
 from marketmanager import db
-from tests.api_support import data
-from tests.api_support.client import GRAPHQL_RESPONSE, Client
-from tests.api_support.server import ThreadServer, settings_for
+from tests.support import rows
+from tests.support.api_client import GRAPHQL_RESPONSE, Client
+from tests.support.api_server import ThreadServer, settings_for
 from tests.support.processes import free_port, wait_for
 from tests.support.restart import restart_database
 
@@ -42,8 +42,8 @@ def served(database_url: str) -> Iterator[Client]:
 @pytest.fixture
 def client(db_url: str) -> Iterator[Client]:
     with db.connect(db_url, autocommit=True) as conn:
-        exchange_id = data.exchange(conn, "binance")
-        data.markets(conn, exchange_id, 5)
+        exchange_id = rows.add_exchange(conn, "binance")
+        rows.markets(conn, exchange_id, 5)
     yield from served(db_url)
 
 

@@ -21,12 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
-from harvester.simulator.server import SimulatorServer, running_simulator
-from harvester.simulator.wire import EXCHANGES
-from tests.api_support.client import GRAPHQL_RESPONSE
-from tests.api_support.server import ProcessServer
-from tests.support.daemon import Harvester, add_exchange
+from simulator.server import SimulatorServer, running_simulator
+from simulator.wire import EXCHANGES
+from tests.support.api_client import GRAPHQL_RESPONSE
+from tests.support.api_server import ProcessServer
+from tests.support.daemon import Harvester
 from tests.support.processes import wait_for
+from tests.support.rows import add_exchange
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(600)]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.control import WRITE_TIMEOUT
+from harvester.control.server import WRITE_TIMEOUT
 from tests.support.daemon import Harvester
 from tests.support.processes import wait_for
 

@@ -1,7 +1,7 @@
 """Crash matrix (suite 2): `kill -9` of each role of one supervised tree, in turn.
 
 A worker mid-write (held inside its write transaction by a row lock the test takes on
-its exchange), the scheduler child ("main"), the poller, the control child, the
+its exchange), the scheduler child, the poller, the control child, the
 harvester parent and the API: each comes back (its parent or supervisord restarts it),
 and all along and at the end: at most one active run per exchange, every run ends in a
 final state, and each exchange's markets are exactly its last SUCCEEDED run's data.
@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from harvester.simulator.server import SimulatorServer
 from marketmanager import db
-from tests.support.daemon import Conn, Supervised, add_exchange, try_status
+from simulator.server import SimulatorServer
+from tests.support.daemon import Supervised, try_status
 from tests.support.processes import alive, wait_for
+from tests.support.rows import Conn, add_exchange
 
 pytestmark = pytest.mark.reliability
 
@@ -156,7 +157,7 @@ def test_every_role_killed_with_sigkill_comes_back_and_the_runs_stay_sound(
 ) -> None:
     _kill_a_worker_mid_write(conn, db_url, tree)
 
-    for name in ("main", "poller", "control", "backfill"):
+    for name in ("scheduler", "poller", "control", "backfill"):
         old = _child_pid(tree, name)
         assert old is not None
         _came_back(conn, name, lambda name=name: _child_pid(tree, name), old, _kill(old))

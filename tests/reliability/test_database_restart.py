@@ -28,11 +28,11 @@ from typing import Any
 import httpx
 import pytest
 
-from harvester.simulator.server import SimulatorServer, running_simulator
 from marketmanager import db
-from tests.api_support.client import GRAPHQL_RESPONSE
-from tests.api_support.server import ProcessServer, wait_ready
-from tests.support.daemon import Harvester, add_exchange, markets_of
+from simulator.server import SimulatorServer, running_simulator
+from tests.support.api_client import GRAPHQL_RESPONSE
+from tests.support.api_server import ProcessServer, wait_ready
+from tests.support.daemon import Harvester
 from tests.support.processes import REPO, wait_for
 from tests.support.query_load import Outcome, QueryLoad
 from tests.support.restart import (
@@ -43,6 +43,7 @@ from tests.support.restart import (
     running_since_before,
     system_cluster_version,
 )
+from tests.support.rows import add_exchange, markets_of
 
 pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
@@ -89,8 +90,10 @@ def check_markets(conn: Any, name: str, sim: SimulatorServer, wire: str) -> None
     assert set(stored) == set(served) and len(stored) == MARKETS, name  # none lost
     for symbol, ticker in served.items():
         values = (ticker.last, ticker.bid, ticker.ask, ticker.base_volume)
-        assert stored[symbol][:4] == values, (name, symbol)
-    assert len({row[4] for row in stored.values()}) == 1, f"{name}: rows of several writes"
+        row = stored[symbol]
+        assert (row["last"], row["bid"], row["ask"], row["base_volume"]) == values, (name, symbol)
+    written = {row["updated_at"] for row in stored.values()}
+    assert len(written) == 1, f"{name}: rows of several writes"
     ticks = conn.execute(
         "SELECT t.ts, count(*) AS markets FROM market_ticks t JOIN markets m"
         " ON m.id = t.market_id JOIN exchanges e ON e.id = m.exchange_id"

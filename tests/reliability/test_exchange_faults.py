@@ -29,9 +29,10 @@ from typing import Any
 
 import pytest
 
-from harvester.scheduling import retry_delay
-from harvester.simulator import Simulator, running_simulator
-from tests.support.daemon import Conn, Harvester, add_exchange, runs_of
+from harvester.poller.decisions import retry_delay
+from simulator import Simulator, running_simulator
+from tests.support.daemon import Harvester
+from tests.support.rows import Conn, add_exchange, runs_of
 
 pytestmark = pytest.mark.reliability
 

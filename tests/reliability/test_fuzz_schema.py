@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, queries
 
 from graphql_api.schema import schema
-from tests.api_support import data
-from tests.api_support.client import GRAPHQL_RESPONSE, Client
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
-from tests.api_support.server import ProcessServer
+from tests.support import rows
+from tests.support.api_client import GRAPHQL_RESPONSE, Client
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
+from tests.support.api_server import ProcessServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(900)]
 
@@ -49,12 +49,12 @@ def client(api_db: str) -> Iterator[Client]:
 
 @pytest.fixture
 def tokens(api: Api) -> dict[str | None, str | None]:
-    exchange = data.exchange(api.conn, "binance")
-    data.markets(api.conn, exchange, 20)
-    data.run(api.conn, exchange, "SUCCEEDED")
+    exchange = rows.add_exchange(api.conn, "binance")
+    rows.markets(api.conn, exchange, 20)
+    rows.run(api.conn, exchange, "SUCCEEDED")
     made: dict[str | None, str | None] = {None: None}
-    made.update({level: data.token(api.conn, level, level) for level in ("read", "write", "admin")})
-    made["revoked"] = data.token(api.conn, "old", "admin")
+    made.update({level: rows.token(api.conn, level, level) for level in ("read", "write", "admin")})
+    made["revoked"] = rows.token(api.conn, "old", "admin")
     api.conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'old'")
     return made
 

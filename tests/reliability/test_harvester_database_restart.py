@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harvester.simulator.server import running_simulator
 from marketmanager import db
 from marketmanager.db import POOL_TIMEOUT
-from tests.support.daemon import Harvester, add_exchange
+from simulator.server import running_simulator
+from tests.support.daemon import Harvester
 from tests.support.processes import wait_for
 from tests.support.restart import (
     beat_since,
@@ -25,6 +25,7 @@ from tests.support.restart import (
     restart_database,
     running_since_before,
 )
+from tests.support.rows import add_exchange
 
 pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 

@@ -9,10 +9,10 @@ import json
 import httpx
 import pytest
 
-from tests.api_support import data
-from tests.api_support.client import GRAPHQL_RESPONSE
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_client import GRAPHQL_RESPONSE
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 pytestmark = pytest.mark.reliability
 
@@ -40,8 +40,8 @@ STRING_ARGUMENTS = [  # (query with $s where a string goes, its variable type, f
 
 @pytest.fixture
 def admin(api: Api) -> str:
-    data.exchange(api.conn, "binance")
-    return data.token(api.conn, "admin", "admin")
+    rows.add_exchange(api.conn, "binance")
+    return rows.token(api.conn, "admin", "admin")
 
 
 def _literal(query: str, text: str) -> str:

@@ -14,10 +14,10 @@ import pytest
 
 from graphql_api.limits import MAX_ALIASES, MAX_BODY_BYTES
 from graphql_api.schema import schema
-from tests.api_support import data
-from tests.api_support.client import GRAPHQL_RESPONSE
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_client import GRAPHQL_RESPONSE
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 
 pytestmark = pytest.mark.reliability
 
@@ -41,13 +41,13 @@ REFUSED_CODES = {"BAD_USER_INPUT", "NOT_FOUND", "GRAPHQL_VALIDATION_FAILED", "GR
 def seeded(api: Api) -> Iterator[tuple[str, dict[str, str]]]:
     """binance with markets and a run, an admin token; and the tables' contents, which
     must be the same after the test."""
-    exchange = data.exchange(api.conn, "binance")
-    data.markets(api.conn, exchange, 30)
-    data.run(api.conn, exchange, "SUCCEEDED")
-    token = data.token(api.conn, "admin", "admin")
-    before = data.table_contents(api.conn, ignoring=USE_MARKS)
+    exchange = rows.add_exchange(api.conn, "binance")
+    rows.markets(api.conn, exchange, 30)
+    rows.run(api.conn, exchange, "SUCCEEDED")
+    token = rows.token(api.conn, "admin", "admin")
+    before = rows.table_contents(api.conn, ignoring=USE_MARKS)
     yield token, before
-    assert data.table_contents(api.conn, ignoring=USE_MARKS) == before, (
+    assert rows.table_contents(api.conn, ignoring=USE_MARKS) == before, (
         "a hostile request changed the database"
     )
 

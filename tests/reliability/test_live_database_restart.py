@@ -7,11 +7,11 @@ import httpx
 import pytest
 
 from marketmanager import db
-from tests.api_support.live_client import LiveClient
-from tests.api_support.server import ProcessServer
 from tests.integration.test_live_subscriptions import RUN_UPDATES, queue_runs_until_pushed
-from tests.support.harvesting import add_exchange
+from tests.support.api_server import ProcessServer
+from tests.support.live_client import LiveClient
 from tests.support.restart import restart_database
+from tests.support.rows import add_exchange, exchange_row
 
 pytestmark = [pytest.mark.reliability, pytest.mark.server_restart]
 
@@ -21,7 +21,8 @@ def test_subscribers_receive_again_after_the_database_restarts(db_url: str) -> N
     client: LiveClient | None = None
     try:
         with db.connect(db_url, autocommit=True) as conn:
-            exchange = add_exchange(conn, "binance")
+            add_exchange(conn, "binance")
+            exchange = exchange_row(conn, "binance")
             client = LiveClient(server.url)
             client.subscribe("runs", RUN_UPDATES)
             queue_runs_until_pushed(conn, exchange["id"], client)

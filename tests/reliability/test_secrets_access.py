@@ -24,9 +24,9 @@ from structlog.testing import capture_logs
 from marketmanager import tokens
 from marketmanager.settings import Settings, SettingsError
 from sql import queries
-from tests.api_support import data
-from tests.api_support.fixtures import *  # noqa: F403  (the api fixtures)
-from tests.api_support.fixtures import Api
+from tests.support import rows
+from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
+from tests.support.api_fixtures import Api
 from tests.support.daemon import Supervised
 from tests.support.processes import BIN, REPO, child_env
 
@@ -38,10 +38,10 @@ PASSWORD = "S3cret-Passw0rd"
 
 
 def test_the_database_holds_only_the_sha256_of_a_token(api: Api) -> None:
-    data.exchange(api.conn, "binance")
-    token = data.token(api.conn, "ci", "write")
+    rows.add_exchange(api.conn, "binance")
+    token = rows.token(api.conn, "ci", "write")
     assert api.client.query(RUN, token=token) == {"runExchange": {"state": "QUEUED"}}
-    everything = "\n".join(data.table_contents(api.conn).values())
+    everything = "\n".join(rows.table_contents(api.conn).values())
     assert token not in everything and token[3:] not in everything
     stored = api.conn.execute("SELECT token_sha256 FROM api_tokens").fetchone()["token_sha256"]
     assert bytes(stored) == hashlib.sha256(token.encode()).digest() == tokens.digest(token)
@@ -55,8 +55,8 @@ def test_tokens_are_looked_up_by_digest_not_compared_in_python() -> None:
 
 
 def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
-    data.exchange(api.conn, "binance")
-    token = data.token(api.conn, "ci", "write")
+    rows.add_exchange(api.conn, "binance")
+    token = rows.token(api.conn, "ci", "write")
     assert api.client.query(RUN, token=token)["runExchange"]["state"] == "QUEUED"
     tokens.revoke(api.conn, "ci")  # the next request, on the same keep-alive connection
     errors = api.client.errors(RUN, token=token)
@@ -77,7 +77,7 @@ def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
     ],
 )
 def test_api_url_refuses_link_local_and_metadata_addresses(api: Api, url: str) -> None:
-    admin = data.token(api.conn, "admin", "admin")
+    admin = rows.token(api.conn, "admin", "admin")
     variables = {"input": {"name": "kraken", "apiUrl": url}}
     errors = api.client.errors(CREATE, variables, token=admin)
     assert [e[:2] for e in errors] == [("BAD_USER_INPUT", "apiUrl")] and "private" in errors[0][2]
@@ -92,7 +92,7 @@ def test_api_url_refuses_link_local_and_metadata_addresses(api: Api, url: str) -
     "url", ["ftp://example.org/", "file:///etc/passwd", "gopher://example.org/", "//x.example"]
 )
 def test_api_url_is_http_or_https_only(api: Api, url: str) -> None:
-    admin = data.token(api.conn, "admin", "admin")
+    admin = rows.token(api.conn, "admin", "admin")
     allowing = api.variant(allow_private_api_urls=True)
     try:
         errors = allowing.errors(CREATE, {"input": {"name": "kraken", "apiUrl": url}}, token=admin)
@@ -102,9 +102,9 @@ def test_api_url_is_http_or_https_only(api: Api, url: str) -> None:
 
 
 def test_no_token_in_any_log_line_or_error(api: Api) -> None:
-    data.exchange(api.conn, "binance")
-    token = data.token(api.conn, "ci", "write")
-    revoked = data.token(api.conn, "old", "write")
+    rows.add_exchange(api.conn, "binance")
+    token = rows.token(api.conn, "ci", "write")
+    revoked = rows.token(api.conn, "old", "write")
     tokens.revoke(api.conn, "old")
     unknown = "mm_" + "u" * 43
     with capture_logs() as events:

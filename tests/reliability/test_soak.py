@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harvester.simulator.server import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.acceptance.test_daemon_cluster import FAILING, HARVESTED, add_twenty_exchanges
-from tests.support.daemon import Conn, Supervised, runs_of
+from tests.support.daemon import Supervised
 from tests.support.processes import wait_for
 from tests.support.resources import (
     Usage,
@@ -32,6 +32,7 @@ from tests.support.resources import (
     usage,
     window,
 )
+from tests.support.rows import Conn, runs_of
 
 SOAK_SECONDS = float(os.environ.get("MM_SOAK_SECONDS", "600"))
 SAMPLE_EVERY = 5.0

@@ -10,7 +10,7 @@ import psycopg
 from harvester.candles.backfill import BackfillResult, run_backfill
 from harvester.candles.jobs import get_backfill, queue_backfill
 from harvester.candles.source import CandleSource
-from harvester.exchanges import ExchangeAdapter
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import db
 from marketmanager.candles.aggregate import Candle
 from marketmanager.candles.timeframes import to_ms

@@ -21,13 +21,10 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 import httpx
-import psycopg
 
-from harvester.control_client import NotRunning, request
-from marketmanager import db
+from harvester.control.client import NotRunning, request
 from tests.support.processes import BIN, REPO, child_env, free_port, kill_session, wait_for
-
-Conn = psycopg.Connection[Any]
+from tests.support.rows import Conn, run_by_id
 
 # Short timings for tests: a run without a heartbeat for 4 s crashes, one past 8 s times
 # out, a stopped node gives its runs 3 s to finish.
@@ -267,52 +264,6 @@ class Supervised(_Session):
 # ---------------------------------------------------------------- the database
 
 
-def add_exchange(conn: Conn, name: str, api_url: str, interval_seconds: int = 3600) -> int:
-    row = db.fetch_one(
-        conn,
-        "insert_exchange",
-        {
-            "name": name,
-            "enabled": True,
-            "api_url": api_url,
-            "interval_seconds": interval_seconds,
-            "url": None,
-            "logo": None,
-        },
-    )
-    assert row is not None
-    return int(row["id"])
-
-
-def runs_of(conn: Conn, exchange: str | None = None) -> list[dict[str, Any]]:
-    """Runs (of one exchange, or all) with the exchange's name, oldest first."""
-    return conn.execute(
-        "SELECT r.*, e.name AS exchange FROM harvest_runs r JOIN exchanges e"
-        " ON e.id = r.exchange_id WHERE %(name)s::text IS NULL OR e.name = %(name)s"
-        " ORDER BY r.id",
-        {"name": exchange},
-    ).fetchall()
-
-
-def run_by_id(conn: Conn, run_id: int) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM harvest_runs WHERE id = %s", (run_id,)).fetchone()
-    assert row is not None, run_id
-    return dict(row)
-
-
-def markets_of(conn: Conn, exchange: str) -> dict[str, tuple[Any, ...]]:
-    """symbol → (last, bid, ask, base_volume, updated_at) of an exchange's markets."""
-    rows = conn.execute(
-        "SELECT m.symbol, m.last, m.bid, m.ask, m.base_volume, m.updated_at FROM markets m"
-        " JOIN exchanges e ON e.id = m.exchange_id WHERE e.name = %s",
-        (exchange,),
-    ).fetchall()
-    return {
-        r["symbol"]: (r["last"], r["bid"], r["ask"], r["base_volume"], r["updated_at"])
-        for r in rows
-    }
-
-
 def wait_for_state(conn: Conn, run_id: int, state: str, timeout: float) -> dict[str, Any]:
     """Wait until run `run_id` is in `state`; the run."""
     wait_for(
@@ -332,16 +283,6 @@ def wait_for_retry(conn: Conn, run_id: int, timeout: float) -> dict[str, Any]:
     )
     assert isinstance(found, dict)
     return found
-
-
-def mark_harvested(conn: Conn, exchange_id: int) -> None:
-    """Record a run that finished just now, so that the scheduler leaves the exchange alone
-    for its interval (tests that queue their own runs)."""
-    conn.execute(
-        "INSERT INTO harvest_runs (exchange_id, state, trigger, started_at, finished_at, node)"
-        " VALUES (%s, 'SUCCEEDED', 'MANUAL', now(), now(), 'test')",
-        (exchange_id,),
-    )
 
 
 def holds(condition: Callable[[], object], seconds: float, what: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.api_support.client import GRAPHQL_RESPONSE
+from tests.support.api_client import GRAPHQL_RESPONSE
 
 QUERIES = (
     "{ exchanges(first: 20) { totalCount nodes { name volumeUsd status { state } } } }",

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemon import Conn, Supervised
+from tests.support.daemon import Supervised
+from tests.support.rows import Conn
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Cursors and keyset predicates (graphql_api.pagination), without a database."""
+"""Cursors and keyset predicates (graphql_api.paging.cursors), without a database."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 from psycopg import sql
 
 from graphql_api.errors import BadUserInput
-from graphql_api.listing import EXCHANGES, MARKETS, RUNS, like_pattern
-from graphql_api.pagination import (
+from graphql_api.paging.cursors import (
     after_predicate,
     check_first,
     decode_cursor,
     encode_cursor,
 )
+from graphql_api.paging.listings import EXCHANGES, MARKETS, RUNS, like_pattern
 
 VOLUME = MARKETS.orderings["VOLUME_USD_DESC"]
 SYMBOL = MARKETS.orderings["SYMBOL_ASC"]
@@ -110,6 +110,16 @@ def test_runs_newest_first() -> None:
 
 def test_like_pattern_takes_wildcards_literally() -> None:
     assert like_pattern("a_b%c\\") == "%a\\_b\\%c\\\\%"
+
+
+def test_orderings_are_the_enum_members_no_more_no_less() -> None:
+    from graphql_api.paging.listings import EXCHANGES, MARKETS, SortColumn, _orderings
+    from graphql_api.types.enums import ExchangeOrder, MarketOrder
+
+    assert list(MARKETS.orderings) == [member.name for member in MarketOrder]
+    assert list(EXCHANGES.orderings) == [member.name for member in ExchangeOrder]
+    with pytest.raises(TypeError, match="MarketOrder"):
+        _orderings(MarketOrder, "m", {MarketOrder.SYMBOL_ASC: (SortColumn("m.symbol", "text"),)})
 
 
 CHANGE = MARKETS.orderings["CHANGE_PCT_DESC"]

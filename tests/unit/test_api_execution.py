@@ -17,6 +17,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphql_api.execution import FastExecutor
 from graphql_api.leaves import SLOW, leaf_field
+from graphql_api.schema import create_schema
 from graphql_api.schema import schema as api_schema
 
 WHEN = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -217,3 +218,28 @@ def test_a_leaf_gives_way_on_what_it_cannot_judge() -> None:
 
 def test_the_api_schema_uses_the_short_path() -> None:
     assert api_schema.execution_context_class is FastExecutor
+
+
+def test_a_list_of_plain_objects_skips_graphql_cores_field_machinery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fails if the short path is silently no longer taken (e.g. strawberry renamed what
+    `graphql_api.leaves` recognises): then every field goes through `execute_field`."""
+    through_graphql_core: list[str] = []
+    execute_field = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counting(self: Any, parent_type: GraphQLObjectType, *args: Any) -> Any:
+        through_graphql_core.append(parent_type.name)
+        return execute_field(self, parent_type, *args)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+    data, errors = run(FastExecutor, f"{{ items {{ {FIELDS} }} }}", {})
+    assert errors == [] and len(data["items"]) == 5
+    assert through_graphql_core == ["Query"]
+    through_graphql_core.clear()
+    run(StrawberryGraphQLCoreExecutionContext, f"{{ items {{ {FIELDS} }} }}", {})
+    assert len(through_graphql_core) == 1 + 5 * len(FIELDS.split())  # what it saves
+
+
+def test_the_fast_executor_can_be_turned_off() -> None:
+    assert create_schema(fast_executor=False).execution_context_class is not FastExecutor

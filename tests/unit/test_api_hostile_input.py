@@ -6,7 +6,7 @@ import pytest
 
 from graphql_api.limits import nested_within
 from graphql_api.storable import unstorable, unstorable_variables
-from harvester.catalog import InvalidExchange, check_http_url
+from marketmanager.exchange_input import InvalidExchange, check_http_url
 
 
 @pytest.mark.parametrize("text", ["", "binance", "ÄÖÜ € 😀", "'; DROP TABLE x; --", "\t\n"])

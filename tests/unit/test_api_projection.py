@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLObjectType
 
-from graphql_api.listing import MARKETS, PageRequest, page_sql, pages_per_parent_sql
+from graphql_api.paging.listings import MARKETS, PageRequest, page_sql, pages_per_parent_sql
 from graphql_api.projection import Projection, node_field_names, plain_columns
 from graphql_api.schema import schema as api_schema
 from graphql_api.types.market import PROJECTION, Market

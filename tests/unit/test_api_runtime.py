@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from graphql_api.http import dump_json
-from graphql_api.listing import MARKETS
 from graphql_api.loaders import Loaders
+from graphql_api.paging.listings import MARKETS
 from graphql_api.runtime import GC_THRESHOLDS, tune_gc
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from harvester.control_protocol import BadRequest, Request, encode, error, ok, parse_request
+from harvester.control.protocol import BadRequest, Request, encode, error, ok, parse_request
 
 
 @pytest.mark.parametrize(

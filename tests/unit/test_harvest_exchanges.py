@@ -7,18 +7,15 @@ from typing import Any
 import ccxt
 import pytest
 
-from harvester import catalog
-from harvester.exchanges import (
+from harvester.harvest.adapter import (
     ExchangeAdapter,
-    InvalidExchange,
-    check_api_url,
-    check_exchange_name,
     classify_error,
     rewrite_api_urls,
     rewrite_url,
-    suggest_exchange_ids,
-    supports_tickers,
 )
+from marketmanager import exchange_catalogue as catalog
+from marketmanager.exchange_catalogue import suggest_exchange_ids, supports_tickers
+from marketmanager.exchange_input import InvalidExchange, check_api_url, check_exchange_name
 
 NESTED = {
     "public": "https://api.binance.com/api/v3",

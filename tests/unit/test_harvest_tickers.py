@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harvester.tickers import MarketRow, ticker_to_row, tickers_to_rows, to_decimal, to_utc
+from harvester.harvest.tickers import MarketRow, ticker_to_row, tickers_to_rows, to_decimal, to_utc
 
 MARKET = {"symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "type": "spot", "active": True}
 TICKER = {

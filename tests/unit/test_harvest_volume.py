@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from harvester.tickers import MarketRow
-from harvester.volume import VolumeSummary, price, summarize, usd_rates
+from harvester.harvest.tickers import MarketRow
+from harvester.harvest.volume import VolumeSummary, price, summarize, usd_rates
 
 D = Decimal
 

@@ -1,4 +1,4 @@
-from harvester.runs import taken_away
+from harvester.harvest.runs import taken_away
 
 
 def test_crashed_requeued_or_deleted_runs_are_taken_away_finished_ones_are_not() -> None:

@@ -1,15 +1,17 @@
 import datetime as dt
 
-from harvester.scheduling import (
-    FIRST_RUN_SPREAD_SECONDS,
-    ExchangeSchedule,
+from harvester.poller.decisions import (
     FinishedRun,
-    due,
-    first_run_offset,
     jittered,
     partitions_to_drop,
     retries,
     retry_delay,
+)
+from harvester.scheduler.decisions import (
+    FIRST_RUN_SPREAD_SECONDS,
+    ExchangeSchedule,
+    due,
+    first_run_offset,
 )
 
 T0 = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)

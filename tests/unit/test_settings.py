@@ -20,6 +20,7 @@ BAD_VALUES = {
     "MM_API_PORT": "70000",
     "MM_API_REQUIRE_TOKEN": "maybe",
     "MM_API_INTROSPECTION": "2",
+    "MM_API_FAST_EXECUTOR": "fast",
     "MM_MARKETS_REFRESH_SECONDS": "inf",
     "MM_ALLOW_PRIVATE_API_URLS": "sure",
     "MM_STALE_MARKET_HOURS": "nan",

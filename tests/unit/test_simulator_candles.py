@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 
-from harvester.simulator.history import LISTED_MS, MarketHistory
-from harvester.simulator.model import ExchangeModel
-from harvester.simulator.universe import REFERENCE_USD, generate_universe
-from harvester.simulator.wire.klines import klines
-from harvester.simulator.wire.ohlc import ohlc
 from marketmanager.candles.aggregate import aggregate
 from marketmanager.candles.timeframes import ceil_ms
+from simulator.history import LISTED_MS, MarketHistory
+from simulator.model import ExchangeModel
+from simulator.universe import REFERENCE_USD, generate_universe
+from simulator.wire.klines import klines
+from simulator.wire.ohlc import ohlc
 
 M = 60_000
 NOW = 1_790_000_000_000 + 25 * M + 17_000  # some minute, 17 s in

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from harvester.simulator.engine import Simulator
-from harvester.simulator.faults import FAULT_KINDS, FaultInjector, FaultPlan
+from simulator.engine import Simulator
+from simulator.faults import FAULT_KINDS, FaultInjector, FaultPlan
 
 
 def test_specs_parse() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import ccxt
 import pytest
 
-from harvester.simulator.model import ExchangeModel
-from harvester.simulator.universe import (
+from simulator.model import ExchangeModel
+from simulator.universe import (
     CORE_PAIRS,
     QUOTES,
     REFERENCE_USD,
@@ -19,7 +19,7 @@ from harvester.simulator.universe import (
     generate_universe,
     price_decimals,
 )
-from harvester.simulator.wire import WIRE_FORMATS, Reply, binance, kraken
+from simulator.wire import WIRE_FORMATS, Reply, binance, kraken
 
 
 def body(reply: Reply) -> Any:

@@ -1,1 +1,0 @@
-"""Helpers for the API's tests: SQL fixtures mimicking the harvester, servers, a client."""
