@@ -23,6 +23,24 @@ from marketmanager.migrations import migrate
 from marketmanager.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+# The suite keeps an API server per settings variant for the whole session (each with its
+# pool) while acceptance tests run whole process trees beside them: more than the
+# default 100 connections at peak. The embedded test server gets room for that.
+TEST_SERVER_CONNECTIONS = 300
+
+
+def _embedded_test_server(data_dir: Path) -> str:
+    """The embedded test server's URL, restarted once with TEST_SERVER_CONNECTIONS."""
+    from marketmanager.embedded import embedded_database_url, restart_embedded
+
+    url = embedded_database_url(data_dir)
+    with db.connect(url, autocommit=True) as conn:
+        row = conn.execute("SHOW max_connections").fetchone()
+        if row is not None and int(row["max_connections"]) >= TEST_SERVER_CONNECTIONS:
+            return url
+        conn.execute(f"ALTER SYSTEM SET max_connections = {TEST_SERVER_CONNECTIONS}".encode())
+    restart_embedded(data_dir)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +50,11 @@ def server_url() -> Iterator[str]:
     if explicit:
         yield explicit
         return
-    from marketmanager.embedded import embedded_database_url, stop_embedded
+    from marketmanager.embedded import stop_embedded
 
     data_dir = REPO / "var" / "test-pg"
     try:
-        yield embedded_database_url(data_dir)
+        yield _embedded_test_server(data_dir)
     finally:
         stop_embedded(data_dir)
 
