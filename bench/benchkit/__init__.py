@@ -6,6 +6,7 @@ The scripts run as ``python bench/NAME.py`` (so this package is importable as
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -38,12 +39,17 @@ def scratch_database(prefix: str) -> Iterator[str]:
 
 
 class Stopwatch:
-    """Accumulates the time spent inside ``with stopwatch:`` blocks."""
+    """Accumulates the time spent inside ``with stopwatch:`` blocks.
+
+    Each block starts with an empty garbage heap, so that a full collection of what the
+    previous block (often the other side of the comparison) left behind is not charged
+    to this one."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
 
     def __enter__(self) -> Stopwatch:
+        gc.collect()
         self._started = time.perf_counter()
         return self
 
