@@ -30,10 +30,17 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The embedded PostgreSQL, when a benchmark had to start it, is stopped afterwards.
+EMBEDDED_PID = $${MM_DATA_DIR:-var}/pgdata/postmaster.pid
+STOP_EMBEDDED = $(BIN)/python -c "from marketmanager.embedded import stop_embedded; \
+	from marketmanager.settings import Settings; stop_embedded(Settings.from_env().data_dir)"
+
 bench: $(STAMP)
-	@for script in bench/*.py; do \
-		echo "== $$script"; $(BIN)/python $$script || exit 1; \
-	done
+	@started=; if [ -z "$$DATABASE_URL" ] && [ ! -f "$(EMBEDDED_PID)" ]; then started=1; fi; \
+	status=0; for script in bench/*.py; do \
+		echo "== $$script"; $(BIN)/python $$script || { status=1; break; }; \
+	done; \
+	if [ -n "$$started" ]; then $(STOP_EMBEDDED); fi; exit $$status
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
