@@ -659,6 +659,14 @@ WHERE %(exchange)s::text IS NULL OR e.name = %(exchange)s
 ORDER BY b.id DESC
 LIMIT %(limit)s
 
+-- name: recent_runs --
+-- `marketmanager runs`: harvest runs, newest first, of one exchange or all.
+SELECT r.*, e.name AS exchange FROM harvest_runs AS r
+JOIN exchanges AS e ON e.id = r.exchange_id
+WHERE %(exchange)s::text IS NULL OR e.name = %(exchange)s
+ORDER BY r.id DESC
+LIMIT %(limit)s
+
 -- name: keep_current_due --
 -- Per kept timeframe: markets fetched, the earliest end of their ranges, a job pending.
 SELECT e.id AS exchange_id, tf.timeframe,
