@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from graphql_api.types.candles import best_source
+from graphql_api.candle_loaders import best_source
 from harvester.candles.keeping import KeptTimeframe, due_fetches, gives_way
 from harvester.candles.paging import plan_span, read_page
 from marketmanager.candles.aggregate import Candle, aggregate
