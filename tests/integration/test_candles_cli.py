@@ -11,7 +11,7 @@ import pytest
 
 from simulator.server import SimulatorServer, running_simulator
 from tests.support import rows
-from tests.support.processes import BIN, REPO, child_env
+from tests.support.processes import child_env, marketmanager
 from tests.support.rows import add_exchange
 
 
@@ -21,19 +21,13 @@ def simulator() -> Iterator[SimulatorServer]:
         yield server
 
 
-def marketmanager(db_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "marketmanager"), *argv],
-        env=child_env(DATABASE_URL=db_url, MM_LOG_FORMAT="json"),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+def run_cli(db_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = child_env(DATABASE_URL=db_url, MM_LOG_FORMAT="json")
+    return marketmanager(*argv, env=env, timeout=180)
 
 
 def backfill(db_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return marketmanager(db_url, "backfill", *argv)
+    return run_cli(db_url, "backfill", *argv)
 
 
 def test_backfill_without_a_daemon_runs_here_with_a_progress_bar(
@@ -91,7 +85,7 @@ def test_runs_lists_the_harvest_runs_and_the_backfill_jobs(
     rows.add_exchange(conn, "kraken")
     assert backfill(db_url, "binance", "BTC/USDT", "--since", "2d").returncode == 0
     run_id = rows.run(conn, exchange_id, "FAILED", error="binance said: 503 Service Unavailable")
-    listed = marketmanager(db_url, "runs")
+    listed = run_cli(db_url, "runs")
     assert listed.returncode == 0, listed.stderr
     harvests, backfills = listed.stdout.split("Candle backfills")
     [run_line] = [line for line in harvests.splitlines() if line.startswith(f"{run_id} ")]
@@ -102,8 +96,8 @@ def test_runs_lists_the_harvest_runs_and_the_backfill_jobs(
     [line] = [line for line in backfills.splitlines() if line.startswith(str(job["id"]))]
     cells = ["binance", "1h", "SUCCEEDED", "MANUAL", "100%", "1/1", str(job["candles_stored"])]
     assert line.split()[1:8] == cells
-    only_kraken = marketmanager(db_url, "runs", "kraken")
+    only_kraken = run_cli(db_url, "runs", "kraken")
     assert only_kraken.returncode == 0
     assert "binance" not in only_kraken.stdout and only_kraken.stdout.count("none") == 2
-    unknown = marketmanager(db_url, "runs", "nosuch")
+    unknown = run_cli(db_url, "runs", "nosuch")
     assert unknown.returncode == 2 and "no exchange named 'nosuch'" in unknown.stderr
