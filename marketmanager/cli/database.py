@@ -8,12 +8,20 @@ import psycopg
 
 from marketmanager import db
 from marketmanager.errors import CommandError
+from marketmanager.migrations import require_migrated
 from marketmanager.settings import Settings
 
 
 def connect(settings: Settings | None = None) -> psycopg.Connection[Any]:
-    """An autocommit connection to the configured database (the embedded one by default)."""
-    return db.connect(db.database_url(settings or Settings.from_env()), autocommit=True)
+    """An autocommit connection to the configured database (the embedded one by default),
+    which must be migrated (else `NotMigrated`: one line, not a traceback)."""
+    conn = db.connect(db.database_url(settings or Settings.from_env()), autocommit=True)
+    try:
+        require_migrated(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def no_such_exchange(name: str) -> CommandError:
