@@ -8,8 +8,8 @@ section alone, which the page's script fetches again when a run changes state (p
 from finer stored ones: `CANDLE_VIEWS`), drawn here as SVG; ``/?part=chart`` is that
 section alone, fetched again when `marketUpdates` pushes the market's price. Without
 candles it shows the tick history, which the page's script draws and grows with each
-push. Nothing is loaded from elsewhere:
-the script and the style sheet are the API's own static files.
+push. Nothing is loaded from elsewhere: the script and the style sheet are the API's own
+static files.
 """
 
 from __future__ import annotations
@@ -136,8 +136,9 @@ class StatusPage:
     async def _respond(self, request: Request, context: Context) -> HTMLResponse:
         asked = chart_target(dict(request.query_params), [])
         if request.query_params.get("part") == "chart" and asked:
-            now = dt.datetime.now(dt.UTC)
-            return self._html(render_chart(await self._chart(context, asked, now)), status=200)
+            chart = await self._chart(context, asked, dt.datetime.now(dt.UTC))
+            # unavailable: the page keeps the chart it has
+            return self._html(render_chart(chart), status=200 if chart else 503)
         result = await self.schema.execute(STATUS_QUERY, context_value=context)
         errors = [error.message for error in result.errors or []]
         data = result.data or {}
@@ -150,7 +151,10 @@ class StatusPage:
         page = render_page(data, errors, chart, now, assets=ASSETS_URL)
         return self._html(page, status=200 if data else 503)
 
-    async def _chart(self, context: Context, target: tuple[str, str], now: dt.datetime) -> Chart:
+    async def _chart(
+        self, context: Context, target: tuple[str, str], now: dt.datetime
+    ) -> Chart | None:
+        """The market's chart; None when its query failed (the database is down …)."""
         exchange, symbol = target
         variables = {
             "exchange": exchange,
@@ -164,6 +168,8 @@ class StatusPage:
         result = await self.schema.execute(
             CHART_QUERY, variable_values=variables, context_value=context
         )
+        if result.errors:
+            return None
         return chart_of(exchange, symbol, (result.data or {}).get("market"))
 
     def _html(self, body: str, status: int) -> HTMLResponse:
