@@ -217,3 +217,21 @@ def test_candles_of_a_page_of_markets_load_in_statements_that_do_not_grow_with_i
     for node in nodes:
         alone = api.client.query(MARKET_CANDLES, {**variables, "symbol": node["symbol"]})
         assert alone["market"] == node
+
+
+def test_the_status_page_chart_part_draws_a_markets_candles(api: Api, sim: SimulatorServer) -> None:
+    """`/?part=chart`, which the page fetches again on each pushed price."""
+    exchange = _binance(api, sim)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    with candle_source(sim.exchange_url("binance"), "binance") as source:
+        backfill(api.conn, source, exchange, ["ETH/USDT"], "1h", since)
+    chart = api.client.http.get(
+        f"{api.client.base_url}/",
+        params={"part": "chart", "exchange": "binance", "symbol": "ETH/USDT"},
+    )
+    assert chart.status_code == 200 and chart.text.startswith('<section id="chart-section">')
+    assert "ETH/USDT on binance · 1h candles" in chart.text and 'data-kind="candles"' in chart.text
+    nowhere = {"part": "chart", "exchange": "binance", "symbol": "NOPE/USDT"}
+    missing = api.client.http.get(f"{api.client.base_url}/", params=nowhere)
+    assert missing.status_code == 200 and "No such market." in missing.text
+    assert "<svg" in missing.text and "data-kind" not in missing.text
