@@ -4,8 +4,12 @@ The page runs two GraphQL operations in the process (the same resolvers, limits 
 rules as /graphql): the harvester's nodes, the exchanges and the recent failures, then
 the chosen market's history for the chart. ``/?part=live`` is the same page's live
 section alone, which the page's script fetches again when a run changes state (pushed by
-`runUpdates`); the chart grows with `marketUpdates`. Nothing is loaded from elsewhere:
-the script and the style sheet are the API's own static files.
+`runUpdates`). The chart shows the market's candles when it has any (stored, or derived
+from finer stored ones: `CANDLE_VIEWS`), drawn here as SVG; ``/?part=chart`` is that
+section alone, fetched again when `marketUpdates` pushes the market's price. Without
+candles it shows the tick history, which the page's script draws and grows with each
+push. Nothing is loaded from elsewhere: the script and the style sheet are the API's own
+static files.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from starlette.types import Receive, Scope, Send
 
 from graphql_api.context import Context
 from graphql_api.graphiql import STATIC
-from graphql_api.status_render import Chart, render_live, render_page
+from graphql_api.status_chart import Bar
+from graphql_api.status_render import Chart, render_chart, render_live, render_page
 from marketmanager.settings import Settings
 
 ASSETS_URL = "/static/status"
@@ -43,15 +48,30 @@ query StatusPage {
 fragment failure on HarvestRun { id state error finishedAt exchange { name } }
 """
 
-CHART_QUERY = """
-query StatusChart($exchange: String!, $symbol: String!, $from: DateTime!, $to: DateTime!,
-                  $every: Int!) {
-  market(exchange: $exchange, symbol: $symbol) {
-    last
-    history(from: $from, to: $to, everySeconds: $every) { time close }
-  }
-}
-"""
+# The candle views the chart tries, finest first: (timeframe, how far back). The first
+# with any candle (stored, or derived from finer stored ones) is drawn; else the ticks.
+CANDLE_VIEWS = (("5m", dt.timedelta(hours=12)), ("1h", dt.timedelta(days=7)),
+                ("1d", dt.timedelta(days=180)))  # fmt: skip
+
+
+def _chart_query() -> str:
+    views = "".join(
+        f'    view{i}: candles(timeframe: "{timeframe}", from: $view{i}, to: $to)'
+        " { ts open high low close }\n"
+        for i, (timeframe, _) in enumerate(CANDLE_VIEWS)
+    )
+    starts = "".join(f", $view{i}: DateTime!" for i in range(len(CANDLE_VIEWS)))
+    return (
+        "query StatusChart($exchange: String!, $symbol: String!, $from: DateTime!,"
+        f" $to: DateTime!, $every: Int!{starts}) {{\n"
+        "  market(exchange: $exchange, symbol: $symbol) {\n"
+        "    last\n"
+        "    history(from: $from, to: $to, everySeconds: $every) { time close }\n"
+        f"{views}  }}\n}}\n"
+    )
+
+
+CHART_QUERY = _chart_query()
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -77,6 +97,23 @@ def chart_target(query: dict[str, str], exchanges: list[dict[str, Any]]) -> tupl
     return None
 
 
+def chart_of(exchange: str, symbol: str, market: dict[str, Any] | None) -> Chart:
+    """The chart of CHART_QUERY's answer: the first candle view with candles, else ticks."""
+    if market is None:
+        return Chart(exchange, symbol, found=False)
+    for i, (timeframe, _) in enumerate(CANDLE_VIEWS):
+        if candles := market.get(f"view{i}"):
+            bars = [
+                Bar(dt.datetime.fromisoformat(c["ts"]), c["open"], c["high"], c["low"], c["close"])
+                for c in candles
+            ]
+            return Chart(
+                exchange, symbol, True, timeframe=timeframe, bars=bars, last=market["last"]
+            )
+    points = [(p["time"], p["close"]) for p in market.get("history", [])]
+    return Chart(exchange, symbol, found=True, points=points)
+
+
 class StatusPage:
     def __init__(self, schema: Any, settings: Settings) -> None:
         self.schema = schema
@@ -97,6 +134,11 @@ class StatusPage:
         await response(scope, receive, send)
 
     async def _respond(self, request: Request, context: Context) -> HTMLResponse:
+        asked = chart_target(dict(request.query_params), [])
+        if request.query_params.get("part") == "chart" and asked:
+            chart = await self._chart(context, asked, dt.datetime.now(dt.UTC))
+            # unavailable: the page keeps the chart it has
+            return self._html(render_chart(chart), status=200 if chart else 503)
         result = await self.schema.execute(STATUS_QUERY, context_value=context)
         errors = [error.message for error in result.errors or []]
         data = result.data or {}
@@ -109,7 +151,10 @@ class StatusPage:
         page = render_page(data, errors, chart, now, assets=ASSETS_URL)
         return self._html(page, status=200 if data else 503)
 
-    async def _chart(self, context: Context, target: tuple[str, str], now: dt.datetime) -> Chart:
+    async def _chart(
+        self, context: Context, target: tuple[str, str], now: dt.datetime
+    ) -> Chart | None:
+        """The market's chart; None when its query failed (the database is down …)."""
         exchange, symbol = target
         variables = {
             "exchange": exchange,
@@ -117,14 +162,15 @@ class StatusPage:
             "from": (now - dt.timedelta(hours=CHART_HOURS)).isoformat(),
             "to": (now + dt.timedelta(seconds=CHART_EVERY_SECONDS)).isoformat(),
             "every": CHART_EVERY_SECONDS,
+            **{f"view{i}": (now - back).isoformat() for i, (_, back) in enumerate(CANDLE_VIEWS)},
         }
         context.release()
         result = await self.schema.execute(
             CHART_QUERY, variable_values=variables, context_value=context
         )
-        market = (result.data or {}).get("market")
-        points = [(p["time"], p["close"]) for p in (market or {}).get("history", [])]
-        return Chart(exchange, symbol, found=market is not None, points=points)
+        if result.errors:
+            return None
+        return chart_of(exchange, symbol, (result.data or {}).get("market"))
 
     def _html(self, body: str, status: int) -> HTMLResponse:
         headers = {

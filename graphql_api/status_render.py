@@ -9,15 +9,23 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from graphql_api.status_chart import Bar, candle_caption, candle_svg
+
 Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Chart:
+    """The charted market: its candles of one timeframe when it has any, else its ticks
+    (`points`, drawn and grown by the page's script)."""
+
     exchange: str
     symbol: str
     found: bool
     points: list[tuple[str, float | None]] = field(default_factory=list)
+    timeframe: str | None = None
+    bars: list[Bar] = field(default_factory=list)
+    last: float | None = None
 
 
 def age(value: str | None, now: dt.datetime) -> str:
@@ -139,11 +147,21 @@ def render_live(data: Row, errors: Sequence[str], now: dt.datetime) -> str:
     return "".join(parts)
 
 
-def _chart_section(chart: Chart | None) -> str:
+def render_chart(chart: Chart | None) -> str:
+    """The chart's section: candles drawn here, or ticks for the script to draw."""
     if chart is None:
         return '<section id="chart-section"><p class="empty">Nothing to chart yet.</p></section>'
     title = f"{escape(chart.symbol)} on {escape(chart.exchange)}"
-    payload = {"exchange": chart.exchange, "symbol": chart.symbol, "points": chart.points}
+    if chart.timeframe and chart.bars:
+        kind, points = "candles", []
+        title += f" · {escape(chart.timeframe)} candles"
+        drawing = candle_svg(chart.timeframe, chart.bars, chart.last)
+        caption = candle_caption(chart.timeframe, chart.bars, chart.last)
+    else:
+        kind, points = "ticks", chart.points
+        drawing = '<svg id="chart" viewBox="0 0 600 220" role="img" aria-label="price chart"></svg>'
+        caption = ""
+    payload = {"exchange": chart.exchange, "symbol": chart.symbol, "kind": kind, "points": points}
     data = json.dumps(payload).replace("</", "<\\/")
     missing = "" if chart.found else '<p class="banner">No such market.</p>'
     return (
@@ -151,9 +169,7 @@ def _chart_section(chart: Chart | None) -> str:
         '<form method="get" class="chooser">'
         f'<input name="exchange" value="{escape(chart.exchange)}" aria-label="exchange">'
         f'<input name="symbol" value="{escape(chart.symbol)}" aria-label="symbol">'
-        "<button>Chart</button></form>"
-        '<svg id="chart" viewBox="0 0 600 220" role="img" aria-label="price chart"></svg>'
-        '<p id="chart-caption"></p>'
+        f'<button>Chart</button></form>{drawing}<p id="chart-caption">{caption}</p>'
         f'<script type="application/json" id="chart-data">{data}</script></section>'
     )
 
@@ -168,6 +184,6 @@ def render_page(
         f'<link rel="stylesheet" href="{assets}/status.css"></head><body>'
         '<header><h1>MarketManager</h1><span id="live-state" class="badge">connecting…</span>'
         '<a href="/graphql">GraphiQL</a></header><main>'
-        f'{_chart_section(chart)}<div id="live">{render_live(data, errors, now)}</div>'
+        f'{render_chart(chart)}<div id="live">{render_live(data, errors, now)}</div>'
         f'</main><script src="{assets}/status.js"></script></body></html>'
     )

@@ -493,46 +493,53 @@ INSERT INTO candle_coverage (market_id, timeframe, from_ts, to_ts)
 SELECT %(market_id)s, %(timeframe)s, %(from_ts)s, %(to_ts)s
 WHERE NOT EXISTS (SELECT 1 FROM widened)
 
--- name: candle_coverage_of_market --
--- The fetched ranges of a market's timeframe that touch [from_ts, to_ts).
-SELECT from_ts, to_ts FROM candle_coverage
-WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+-- name: candle_coverage_of_markets --
+-- The fetched ranges of markets' timeframe that touch [from_ts, to_ts), per market in order.
+SELECT market_id, from_ts, to_ts FROM candle_coverage
+WHERE market_id = ANY(%(market_ids)s::bigint[]) AND timeframe = %(timeframe)s
   AND from_ts < %(to_ts)s AND to_ts > %(from_ts)s
-ORDER BY from_ts
+ORDER BY market_id, from_ts
 
--- name: candle_times --
--- The open times of a market's stored candles of one timeframe in [from_ts, to_ts).
-SELECT ts FROM market_candles
-WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
+-- name: candle_times_of_markets --
+-- The open times of markets' stored candles of one timeframe in [from_ts, to_ts).
+SELECT market_id, ts FROM market_candles
+WHERE market_id = ANY(%(market_ids)s::bigint[]) AND timeframe = %(timeframe)s
   AND ts >= %(from_ts)s AND ts < %(to_ts)s
-ORDER BY ts
+ORDER BY market_id, ts
 
--- name: candles_of_market --
--- A market's stored candles of one timeframe in [from_ts, to_ts), oldest first.
-SELECT ts, open, high, low, close, base_volume, quote_volume FROM market_candles
-WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
-  AND ts >= %(from_ts)s AND ts < %(to_ts)s
-ORDER BY ts
-LIMIT %(limit)s
+-- name: candles_of_markets --
+-- Markets' stored candles of one timeframe in [from_ts, to_ts), oldest first, at most limit each.
+SELECT m.id AS market_id, c.* FROM unnest(%(market_ids)s::bigint[]) AS m (id)
+CROSS JOIN LATERAL (
+    SELECT ts, open, high, low, close, base_volume, quote_volume FROM market_candles
+    WHERE market_id = m.id AND timeframe = %(timeframe)s AND ts >= %(from_ts)s AND ts < %(to_ts)s
+    ORDER BY ts
+    LIMIT %(limit)s
+) AS c
+ORDER BY m.id, c.ts
 
--- name: candles_derived --
--- Candles of a coarser timeframe (bucket) made of a market's stored finer ones, oldest first.
-SELECT date_bin(%(bucket)s::interval, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS ts,
-       (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
-       (array_agg(close ORDER BY ts DESC))[1] AS close, sum(base_volume) AS base_volume,
-       CASE WHEN count(quote_volume) = count(*) THEN sum(quote_volume) END AS quote_volume
-FROM market_candles
-WHERE market_id = %(market_id)s AND timeframe = %(timeframe)s
-  AND ts >= %(from_ts)s AND ts < %(to_ts)s
-GROUP BY 1
-ORDER BY 1
-LIMIT %(limit)s
+-- name: candles_derived_of_markets --
+-- Candles of a coarser timeframe (bucket) made of markets' stored finer ones, oldest first.
+SELECT m.id AS market_id, d.* FROM unnest(%(market_ids)s::bigint[]) AS m (id)
+CROSS JOIN LATERAL (
+    SELECT date_bin(%(bucket)s::interval, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS ts,
+           (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
+           (array_agg(close ORDER BY ts DESC))[1] AS close, sum(base_volume) AS base_volume,
+           CASE WHEN count(quote_volume) = count(*) THEN sum(quote_volume) END AS quote_volume
+    FROM market_candles
+    WHERE market_id = m.id AND timeframe = %(timeframe)s
+      AND ts >= %(from_ts)s AND ts < %(to_ts)s
+    GROUP BY 1
+    ORDER BY 1
+    LIMIT %(limit)s
+) AS d
+ORDER BY m.id, d.ts
 
--- name: candle_timeframes_stored --
--- How many candles of each timeframe a market has in [from_ts, to_ts).
-SELECT timeframe, count(*) AS candles FROM market_candles
-WHERE market_id = %(market_id)s AND ts >= %(from_ts)s AND ts < %(to_ts)s
-GROUP BY timeframe
+-- name: candle_timeframes_stored_of_markets --
+-- How many candles of each timeframe markets have in [from_ts, to_ts).
+SELECT market_id, timeframe, count(*) AS candles FROM market_candles
+WHERE market_id = ANY(%(market_ids)s::bigint[]) AND ts >= %(from_ts)s AND ts < %(to_ts)s
+GROUP BY market_id, timeframe
 
 -- name: candle_resume_point --
 -- Where a market's fetch of a timeframe resumes: the end of the fetched range holding since.
@@ -657,6 +664,14 @@ SELECT b.*, e.name AS exchange FROM candle_backfills AS b
 JOIN exchanges AS e ON e.id = b.exchange_id
 WHERE %(exchange)s::text IS NULL OR e.name = %(exchange)s
 ORDER BY b.id DESC
+LIMIT %(limit)s
+
+-- name: recent_runs --
+-- `marketmanager runs`: harvest runs, newest first, of one exchange or all.
+SELECT r.*, e.name AS exchange FROM harvest_runs AS r
+JOIN exchanges AS e ON e.id = r.exchange_id
+WHERE %(exchange)s::text IS NULL OR e.name = %(exchange)s
+ORDER BY r.id DESC
 LIMIT %(limit)s
 
 -- name: keep_current_due --

@@ -1,8 +1,8 @@
 """Candles over GraphQL: `Market.candles`, `Market.candleGaps`, backfill jobs.
 
-A coarse timeframe that is not stored is derived in SQL from the finest stored timeframe
+A coarse timeframe that is not stored is derived in SQL from the finer stored timeframe
 that tiles it (1h from 1m …), the way the exchanges build theirs, so the answer is the
-one the exchange would give.
+one the exchange would give. The markets of a page load together (`candle_loaders`).
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ from typing import Any
 
 import strawberry
 
+from graphql_api.candle_loaders import MAX_CANDLES, CandleRange, candles_loader, gaps_loader
 from graphql_api.context import Info
 from graphql_api.errors import BadUserInput
-from marketmanager.candles.gaps import find_gaps
 from marketmanager.candles.timeframes import (
     TIMEFRAMES,
     TimeframeError,
-    ceil_ms,
     check_since,
-    finer_divisors,
     from_ms,
     timeframe_ms,
     to_ms,
 )
 
-MAX_CANDLES = 5_000
 MAX_GAP_SCAN = 100_000  # candles of a range that candleGaps looks through
 
 
@@ -137,57 +134,21 @@ def _range(timeframe: str, start: dt.datetime, end: dt.datetime, most: int) -> i
     return count
 
 
-def best_source(stored: dict[str, int], timeframe: str) -> str | None:
-    """The finer stored timeframe to derive `timeframe` from: the one that spans the most
-    time in the range (candles × length), the coarser on a tie (fewer rows to read)."""
-    finer = [tf for tf in finer_divisors(timeframe) if stored.get(tf)]
-    return max(finer, key=lambda tf: stored[tf] * timeframe_ms(tf), default=None)
-
-
 async def market_candles(
     info: Info, market_id: int, timeframe: str, start: dt.datetime, end: dt.datetime
 ) -> list[Candle]:
-    check_timeframe(timeframe)
-    start, end = _utc(start), _utc(end)
-    _range(timeframe, start, end, MAX_CANDLES)
-    db = info.context.db
-    params = {"market_id": market_id, "from_ts": start, "to_ts": end, "limit": MAX_CANDLES}
-    rows = await db.fetch_all("candles_of_market", {**params, "timeframe": timeframe})
-    if rows:
-        return [Candle.from_row(row) for row in rows]
-    rows = await db.fetch_all("candle_timeframes_stored", params)
-    finer = best_source({row["timeframe"]: row["candles"] for row in rows}, timeframe)
-    if finer is None:
-        return []
-    # The buckets opening in [from, to) are made of the finer candles of
-    # [ceil(from), ceil(to)): never a bucket cut in two by an unaligned bound.
-    whole = {
-        "from_ts": from_ms(ceil_ms(to_ms(start), timeframe)),
-        "to_ts": from_ms(ceil_ms(to_ms(end), timeframe)),
-        "bucket": dt.timedelta(milliseconds=timeframe_ms(timeframe)),
-        "timeframe": finer,
-    }
-    derived = await db.fetch_all("candles_derived", {**params, **whole})
-    return [Candle.from_row(row) for row in derived]
+    wanted = CandleRange(check_timeframe(timeframe), _utc(start), _utc(end))
+    _range(wanted.timeframe, wanted.start, wanted.end, MAX_CANDLES)
+    rows = await candles_loader(info, wanted).load(market_id)
+    return [Candle.from_row(row) for row in rows]
 
 
 async def market_candle_gaps(
     info: Info, market_id: int, timeframe: str, start: dt.datetime, end: dt.datetime
 ) -> list[CandleGap]:
-    check_timeframe(timeframe)
-    start, end = _utc(start), _utc(end)
-    _range(timeframe, start, end, MAX_GAP_SCAN)
-    db = info.context.db
-    params = {"market_id": market_id, "timeframe": timeframe, "from_ts": start, "to_ts": end}
-    times = await db.fetch_all("candle_times", params)
-    coverage = await db.fetch_all("candle_coverage_of_market", params)
-    gaps = find_gaps(
-        timeframe,
-        to_ms(start),
-        to_ms(end),
-        (to_ms(row["ts"]) for row in times),
-        ((to_ms(row["from_ts"]), to_ms(row["to_ts"])) for row in coverage),
-    )
+    wanted = CandleRange(check_timeframe(timeframe), _utc(start), _utc(end))
+    _range(wanted.timeframe, wanted.start, wanted.end, MAX_GAP_SCAN)
+    gaps = await gaps_loader(info, wanted).load(market_id)
     return [
         CandleGap(
             start=from_ms(gap.start),

@@ -32,6 +32,14 @@ QUOTE_VOLUMES: dict[str, Callable[[Any], dict[int, Decimal]]] = {
 """Exchanges whose candles carry the quote volume: raw answer → {open time: volume}."""
 
 
+BACKFILL_RATE_SHARE = 0.8
+"""The share of an exchange's request rate (ccxt's ``rateLimit``) that a backfill takes.
+ccxt's rate limiter is per ccxt instance: the backfill's (in the lane, or the command)
+and the ticker workers' (other processes) do not see each other. Paced at 80 % of the
+exchange's rate, a backfill leaves a fifth of it to the ticker harvests, whose few
+requests per interval fit in it, so that the two together stay within the limit."""
+
+
 def page_limit(exchange: ccxt.Exchange) -> int:
     """The most candles one `fetch_ohlcv` call returns on this exchange."""
     features = exchange.features if isinstance(exchange.features, Mapping) else {}
@@ -52,6 +60,8 @@ class CandleSource:
     def __init__(self, adapter: ExchangeAdapter) -> None:
         self.adapter = adapter
         self.name = adapter.name
+        if adapter.exchange.enableRateLimit:
+            adapter.exchange.rateLimit = adapter.exchange.rateLimit / BACKFILL_RATE_SHARE
         self.limit = page_limit(adapter.exchange)
         self.requests = 0
         self._last_raw: Any = None

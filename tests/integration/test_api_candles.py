@@ -15,6 +15,7 @@ from simulator.universe import REFERENCE_USD
 from tests.support import rows
 from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
 from tests.support.api_fixtures import Api
+from tests.support.api_statements import count_statements
 from tests.support.candles import backfill, candle_source
 from tests.support.rows import exchange_row
 
@@ -171,3 +172,66 @@ def test_candle_timeframes_are_set_on_the_exchange(api: Api) -> None:
     assert done["updateExchange"]["candleTimeframes"] == ["1m", "1h"]
     [(code, field, _)] = api.client.errors(update, {"tfs": ["2m"]}, token=token)
     assert (code, field) == ("BAD_USER_INPUT", "candleTimeframes")
+
+
+MARKETS_CANDLES = """query($from: DateTime!, $to: DateTime!) {
+  markets(exchange: "binance", first: 50, orderBy: SYMBOL_ASC) { nodes { symbol
+    minutes: candles(timeframe: "1m", from: $from, to: $to) { ts open close baseVolume }
+    hours: candles(timeframe: "1h", from: $from, to: $to) { ts open high low close baseVolume }
+    candleGaps(timeframe: "1m", from: $from, to: $to) { start end kind candles }
+  } }
+}"""
+MARKET_CANDLES = """query($symbol: String!, $from: DateTime!, $to: DateTime!) {
+  market(exchange: "binance", symbol: $symbol) { symbol
+    minutes: candles(timeframe: "1m", from: $from, to: $to) { ts open close baseVolume }
+    hours: candles(timeframe: "1h", from: $from, to: $to) { ts open high low close baseVolume }
+    candleGaps(timeframe: "1m", from: $from, to: $to) { start end kind candles }
+  }
+}"""
+
+
+def test_candles_of_a_page_of_markets_load_in_statements_that_do_not_grow_with_it(
+    api: Api, api_db: str, sim: SimulatorServer
+) -> None:
+    """Stored 1m candles, 1h ones stored for one market and derived for the others, and
+    the gaps: the same statements for 2 markets as for 8, the same answers as one by one."""
+    exchange = _binance(api, sim)
+    symbols = sorted(m.symbol for m in sim.simulator.markets("binance"))[:8]
+    now = dt.datetime.now(dt.UTC)
+    since = now - dt.timedelta(hours=3)
+    variables = {"from": _iso(since - dt.timedelta(hours=1)), "to": _iso(now)}
+    with candle_source(sim.exchange_url("binance"), "binance") as source:
+        backfill(api.conn, source, exchange, symbols[:2], "1m", since)
+        few, small = count_statements(api_db, MARKETS_CANDLES, variables)
+        backfill(api.conn, source, exchange, symbols[2:], "1m", since)
+        backfill(api.conn, source, exchange, symbols[5:6], "1h", since)
+    many, big = count_statements(api_db, MARKETS_CANDLES, variables)
+    nodes = big["markets"]["nodes"]
+    assert [node["symbol"] for node in nodes] == symbols
+    assert len(small["markets"]["nodes"]) == 2
+    assert all(len(node["minutes"]) > 100 and len(node["hours"]) >= 2 for node in nodes)
+    assert all(node["candleGaps"][0]["kind"] == "NOT_FETCHED" for node in nodes)
+    # the exchange, its markets; stored 1m; stored 1h, timeframes stored, 1h derived from
+    # 1m; the stored times and the fetched ranges (gaps)
+    assert (few, many) == (8, 8), (few, many)
+    for node in nodes:
+        alone = api.client.query(MARKET_CANDLES, {**variables, "symbol": node["symbol"]})
+        assert alone["market"] == node
+
+
+def test_the_status_page_chart_part_draws_a_markets_candles(api: Api, sim: SimulatorServer) -> None:
+    """`/?part=chart`, which the page fetches again on each pushed price."""
+    exchange = _binance(api, sim)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    with candle_source(sim.exchange_url("binance"), "binance") as source:
+        backfill(api.conn, source, exchange, ["ETH/USDT"], "1h", since)
+    chart = api.client.http.get(
+        f"{api.client.base_url}/",
+        params={"part": "chart", "exchange": "binance", "symbol": "ETH/USDT"},
+    )
+    assert chart.status_code == 200 and chart.text.startswith('<section id="chart-section">')
+    assert "ETH/USDT on binance · 1h candles" in chart.text and 'data-kind="candles"' in chart.text
+    nowhere = {"part": "chart", "exchange": "binance", "symbol": "NOPE/USDT"}
+    missing = api.client.http.get(f"{api.client.base_url}/", params=nowhere)
+    assert missing.status_code == 200 and "No such market." in missing.text
+    assert "<svg" in missing.text and "data-kind" not in missing.text

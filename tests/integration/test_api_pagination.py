@@ -3,18 +3,14 @@ and the DataLoaders: a nested query's statement count does not grow with the row
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from graphql_api.context import Context
-from graphql_api.database import create_pool
-from graphql_api.schema import schema
-from marketmanager.settings import Settings
 from tests.support import rows
 from tests.support.api_fixtures import *  # noqa: F403  (the api fixtures)
 from tests.support.api_fixtures import Api
+from tests.support.api_statements import count_statements
 
 PAGE = """
 query($order: MarketOrder, $after: String, $exchange: String) {
@@ -117,22 +113,6 @@ NESTED = """
 """
 
 
-def _statements(api_db: str, query: str) -> tuple[int, dict[str, Any]]:
-    async def run() -> tuple[int, dict[str, Any]]:
-        pool = create_pool(api_db)
-        await pool.open()
-        try:
-            context = Context.create(pool, Settings(database_url=api_db))
-            result = await schema.execute(query, context_value=context)
-            assert result.errors is None, result.errors
-            assert result.data is not None
-            return context.db.statements, result.data
-        finally:
-            await pool.close()
-
-    return asyncio.run(run())
-
-
 def test_nested_queries_are_batched(api: Api, api_db: str) -> None:
     def add(count: int, start: int) -> None:
         for i in range(start, start + count):
@@ -142,9 +122,9 @@ def test_nested_queries_are_batched(api: Api, api_db: str) -> None:
             rows.run(api.conn, exchange_id, "QUEUED")
 
     add(2, 0)
-    few, small = _statements(api_db, NESTED)
+    few, small = count_statements(api_db, NESTED)
     add(38, 2)
-    many, big = _statements(api_db, NESTED)
+    many, big = count_statements(api_db, NESTED)
     assert len(small["exchanges"]["nodes"]) == 2 and len(big["exchanges"]["nodes"]) == 40
     node = big["exchanges"]["nodes"][7]
     assert len(node["markets"]["nodes"]) == 5 and node["markets"]["totalCount"] == 7

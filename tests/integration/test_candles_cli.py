@@ -1,4 +1,4 @@
-"""`marketmanager backfill`: a real process against the simulator, and bad input."""
+"""`marketmanager backfill` and `runs`: real processes against the simulator, and bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from simulator.server import SimulatorServer, running_simulator
-from tests.support.processes import BIN, REPO, child_env
+from tests.support import rows
+from tests.support.processes import child_env, marketmanager
 from tests.support.rows import add_exchange
 
 
@@ -20,15 +21,13 @@ def simulator() -> Iterator[SimulatorServer]:
         yield server
 
 
+def run_cli(db_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = child_env(DATABASE_URL=db_url, MM_LOG_FORMAT="json")
+    return marketmanager(*argv, env=env, timeout=180)
+
+
 def backfill(db_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "marketmanager"), "backfill", *argv],
-        env=child_env(DATABASE_URL=db_url, MM_LOG_FORMAT="json"),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_cli(db_url, "backfill", *argv)
 
 
 def test_backfill_without_a_daemon_runs_here_with_a_progress_bar(
@@ -77,3 +76,28 @@ def test_a_symbol_the_exchange_does_not_list_fails_the_job_clearly(
     done = backfill(db_url, "binance", "NOPE/USDT", "--since", "1d")
     assert done.returncode == 1
     assert "binance does not list NOPE/USDT" in done.stderr
+
+
+def test_runs_lists_the_harvest_runs_and_the_backfill_jobs(
+    conn: psycopg.Connection[Any], db_url: str, simulator: SimulatorServer
+) -> None:
+    exchange_id = add_exchange(conn, "binance", simulator.exchange_url("binance"))
+    rows.add_exchange(conn, "kraken")
+    assert backfill(db_url, "binance", "BTC/USDT", "--since", "2d").returncode == 0
+    run_id = rows.run(conn, exchange_id, "FAILED", error="binance said: 503 Service Unavailable")
+    listed = run_cli(db_url, "runs")
+    assert listed.returncode == 0, listed.stderr
+    harvests, backfills = listed.stdout.split("Candle backfills")
+    [run_line] = [line for line in harvests.splitlines() if line.startswith(f"{run_id} ")]
+    assert run_line.split()[1:4] == ["binance", "FAILED", "SCHEDULE"]
+    assert run_line.endswith("binance said: 503 Service Unavailable")
+    job = conn.execute("SELECT id, candles_stored FROM candle_backfills").fetchone()
+    assert job is not None and job["candles_stored"] >= 47
+    [line] = [line for line in backfills.splitlines() if line.startswith(str(job["id"]))]
+    cells = ["binance", "1h", "SUCCEEDED", "MANUAL", "100%", "1/1", str(job["candles_stored"])]
+    assert line.split()[1:8] == cells
+    only_kraken = run_cli(db_url, "runs", "kraken")
+    assert only_kraken.returncode == 0
+    assert "binance" not in only_kraken.stdout and only_kraken.stdout.count("none") == 2
+    unknown = run_cli(db_url, "runs", "nosuch")
+    assert unknown.returncode == 2 and "no exchange named 'nosuch'" in unknown.stderr

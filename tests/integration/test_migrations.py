@@ -9,7 +9,7 @@ import pytest
 from marketmanager import db
 from marketmanager.migrations import MigrationError, NotMigrated, migrate, require_migrated
 from sql import Migration, load_migrations
-from tests.support.processes import BIN, REPO, child_env
+from tests.support.processes import BIN, REPO, child_env, marketmanager
 
 TABLES = {
     "exchanges",
@@ -109,6 +109,18 @@ def test_processes_refuse_an_unmigrated_database(empty_db_url: str, module: str)
         timeout=60,
     )
     assert result.returncode == 2
+    assert "run `marketmanager migrate`" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [["runs"], ["exchanges", "list"], ["token", "list"], ["backfill", "binance"]]
+)
+def test_commands_refuse_an_unmigrated_database_in_one_line(
+    empty_db_url: str, argv: list[str]
+) -> None:
+    result = marketmanager(*argv, env=child_env(DATABASE_URL=empty_db_url))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
     assert "run `marketmanager migrate`" in result.stderr
 
 

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from graphql_api.types.candles import best_source
+from graphql_api.candle_loaders import best_source
 from harvester.candles.keeping import KeptTimeframe, due_fetches, gives_way
 from harvester.candles.paging import plan_span, read_page
+from harvester.candles.source import BACKFILL_RATE_SHARE, CandleSource
+from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager.candles.aggregate import Candle, aggregate
 from marketmanager.candles.gaps import Gap, find_gaps, merge_ranges
 from marketmanager.candles.progress import fraction_done, progress_bar
@@ -152,3 +154,13 @@ def test_the_progress_bar_counts_markets_and_the_current_ones_range() -> None:
     assert fraction_done(job) == pytest.approx((1 + 0.5) / 4)
     assert progress_bar(job, width=8).startswith("[###.....]  38%  1/4 markets  12,000 candles")
     assert "waiting" in progress_bar({**job, "state": "QUEUED"})
+
+
+@pytest.mark.parametrize("name", ["binance", "kraken"])
+def test_a_backfill_paces_itself_at_a_share_of_the_exchanges_request_rate(name: str) -> None:
+    """The ticker workers' ccxt instances (other processes) keep the rest of the rate."""
+    with CandleSource(ExchangeAdapter(name, enable_rate_limit=False)) as unpaced:
+        full = unpaced.adapter.exchange.rateLimit  # ms between requests
+    with CandleSource(ExchangeAdapter(name)) as paced:
+        assert paced.adapter.exchange.rateLimit == pytest.approx(full / BACKFILL_RATE_SHARE)
+    assert 0 < BACKFILL_RATE_SHARE < 1

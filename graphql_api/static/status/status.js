@@ -1,6 +1,7 @@
 // The status page, live: one graphql-transport-ws connection to /graphql.
 // runUpdates: fetch the page's live section again (at most once a second);
-// marketUpdates of the charted market: add the pushed price to the chart.
+// marketUpdates of the charted market: add the pushed price to the tick chart, or fetch
+// the candle chart again (drawn by the server, at most once a second).
 "use strict";
 (function () {
   const chartData = document.getElementById("chart-data");
@@ -22,7 +23,7 @@
 
   function drawChart() {
     const svg = document.getElementById("chart");
-    if (!svg || !chart) return;
+    if (!svg || !chart || chart.kind === "candles") return;
     const points = chart.points.filter(function (p) { return p[1] !== null; });
     svg.replaceChildren();
     svg.setAttribute("data-points", String(points.length));
@@ -66,6 +67,20 @@
     }, 1000);
   }
 
+  let redrawing = null;
+  function refreshCandles() {
+    if (redrawing) return;
+    redrawing = setTimeout(function () {
+      const url = new URL("/", window.location.href);
+      url.search = new URLSearchParams({ part: "chart", exchange: chart.exchange, symbol: chart.symbol });
+      fetch(url, { cache: "no-store" })
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
+        .then(function (html) { document.getElementById("chart-section").outerHTML = html; })
+        .catch(function () {})
+        .finally(function () { redrawing = null; });
+    }, 1000);
+  }
+
   function connect(delay) {
     const url = new URL("/graphql", window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -91,7 +106,9 @@
         refreshLive();
       } else if (message.type === "next" && message.id === "chart") {
         const market = message.payload.data && message.payload.data.marketUpdates;
-        if (market) {
+        if (market && chart.kind === "candles") {
+          refreshCandles();
+        } else if (market) {
           chart.points.push([market.updatedAt, market.last]);
           if (chart.points.length > MAX_POINTS) chart.points.shift();
           drawChart();

@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "exchanges": "add, list or remove harvested exchanges",
     "harvest": "harvest one exchange now, in the foreground",
     "backfill": "fetch past candles (OHLCV) of an exchange's markets, with a progress bar",
+    "runs": "the newest harvest runs and candle backfill jobs, of one exchange or all",
     "simulate": "serve simulated exchanges (binance, kraken) on loopback, with injectable faults",
     "token": "create, list or revoke API tokens",
 }

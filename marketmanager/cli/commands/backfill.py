@@ -26,6 +26,7 @@ from marketmanager import db
 from marketmanager.candles.progress import describe_result, progress_bar
 from marketmanager.candles.timeframes import TIMEFRAMES, TimeframeError, parse_since
 from marketmanager.cli.commands.harvest import ProgressLine
+from marketmanager.cli.database import connect, exchange_named
 from marketmanager.errors import CommandError
 from marketmanager.logging import configure_logging
 from marketmanager.settings import Settings
@@ -109,12 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top <= 0:
         raise CommandError(f"--top must be positive, got {args.top}")
     url = db.database_url(settings)
-    with db.connect(url, autocommit=True) as conn:
-        exchange = db.fetch_one(conn, "exchange_by_name", {"name": args.exchange})
-        if exchange is None:
-            raise CommandError(
-                f"no exchange named {args.exchange!r}: add it with `marketmanager exchanges add`"
-            )
+    with connect(settings) as conn:
+        exchange = exchange_named(conn, args.exchange)
         job = queue_backfill(
             conn, exchange["id"], args.timeframe, since, args.symbols, top=args.top
         )

@@ -10,6 +10,7 @@ from typing import Any
 from psycopg import errors as pg_errors
 
 from marketmanager import db
+from marketmanager.cli.database import connect, no_such_exchange
 from marketmanager.errors import CommandError
 from marketmanager.exchange_catalogue import describe_exchange
 from marketmanager.exchange_input import (
@@ -18,7 +19,6 @@ from marketmanager.exchange_input import (
     check_exchange_name,
     check_interval,
 )
-from marketmanager.settings import Settings
 
 DEFAULT_INTERVAL = 60
 
@@ -62,7 +62,7 @@ def add_exchange(args: argparse.Namespace) -> int:
         "url": info.url,
         "logo": info.logo,
     }
-    with db.connect(db.database_url(Settings.from_env()), autocommit=True) as conn:
+    with connect() as conn:
         try:
             db.fetch_one(conn, "insert_exchange", params)
         except pg_errors.UniqueViolation:
@@ -73,9 +73,9 @@ def add_exchange(args: argparse.Namespace) -> int:
 
 
 def remove_exchange(args: argparse.Namespace) -> int:
-    with db.connect(db.database_url(Settings.from_env()), autocommit=True) as conn:
+    with connect() as conn:
         if db.fetch_one(conn, "delete_exchange", {"name": args.name}) is None:
-            raise CommandError(f"no exchange named {args.name!r}")
+            raise no_such_exchange(args.name)
     print(f"removed {args.name} with its markets, runs and history")
     return 0
 
@@ -121,7 +121,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def list_exchanges(args: argparse.Namespace) -> int:
-    with db.connect(db.database_url(Settings.from_env()), autocommit=True) as conn:
+    with connect() as conn:
         rows = db.fetch_all(conn, "exchange_table")
     if not rows:
         print("no exchanges yet: add one with `marketmanager exchanges add NAME`")

@@ -18,6 +18,7 @@ from harvester.harvest.adapter import ExchangeAdapter, InvalidExchange
 from harvester.harvest.pipeline import HarvestResult, failure_of, harvest_exchange
 from marketmanager import db
 from marketmanager.cli.commands.exchanges import usd
+from marketmanager.cli.database import connect, exchange_named
 from marketmanager.errors import CommandError
 from marketmanager.logging import configure_logging
 from marketmanager.settings import Settings
@@ -67,12 +68,8 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure_logging("harvest", settings.log_format)
     url = db.database_url(settings)
-    with db.connect(url, autocommit=True) as conn:
-        exchange = db.fetch_one(conn, "exchange_by_name", {"name": args.name})
-        if exchange is None:
-            raise CommandError(
-                f"no exchange named {args.name!r}: add it with `marketmanager exchanges add`"
-            )
+    with connect(settings) as conn:
+        exchange = exchange_named(conn, args.name)
         try:
             record = runs.create_run(
                 conn,

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-import psycopg
-
-from marketmanager import db, tokens
-from marketmanager.settings import Settings
+from marketmanager import tokens
+from marketmanager.cli.database import connect
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     revoke.set_defaults(handler=revoke_token)
 
 
-def _connect() -> psycopg.Connection[Any]:
-    return db.connect(db.database_url(Settings.from_env()), autocommit=True)
-
-
 def create_token(args: argparse.Namespace) -> int:
-    with _connect() as conn:
+    with connect() as conn:
         row, token = tokens.create(conn, args.name, args.scope)
     print(token)
     print(
@@ -52,7 +45,7 @@ def _when(value: object) -> str:
 
 
 def list_tokens(args: argparse.Namespace) -> int:
-    with _connect() as conn:
+    with connect() as conn:
         rows = tokens.list_tokens(conn)
     if not rows:
         print("no tokens; make one with `marketmanager token create NAME`")
@@ -68,7 +61,7 @@ def list_tokens(args: argparse.Namespace) -> int:
 
 
 def revoke_token(args: argparse.Namespace) -> int:
-    with _connect() as conn:
+    with connect() as conn:
         revoked = tokens.revoke(conn, args.token)
     for row in revoked:
         print(f"revoked token {row['name']!r} (id {row['id']})")
