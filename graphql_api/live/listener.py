@@ -9,15 +9,18 @@ so a notification missed meanwhile is handled late rather than lost.
 `data_version` is the process's data version: the newest change it has handled.
 `epoch` is what the response cache keys on: it moves at each notification as soon as it
 is read (before the reads it leads to), and at each (re)connection; it is None while the
-listener is not listening, when notifications may be lost. `data_version` cannot serve
-there: versions are taken in order but commit out of order, so a late one leaves the
-highest unchanged.
+listener is not listening, when notifications may be lost, and while bytes wait unread
+on its socket (a notification that has arrived but that the event loop has not handed
+to the listener yet: a request must not be answered from before it). `data_version`
+cannot serve there: versions are taken in order but commit out of order, so a late one
+leaves the highest unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -55,6 +58,7 @@ class Listener:
         self.listening = asyncio.Event()  # set while LISTEN is in place
         self.reconnects = 0
         self._epoch = 0
+        self._unread: select.poll | None = None  # the listening socket, polled for input
         self._task: asyncio.Task[None] | None = None
         self._started = False
 
@@ -64,7 +68,10 @@ class Listener:
 
     @property
     def epoch(self) -> int | None:
-        return self._epoch if self.listening.is_set() else None
+        unread = self._unread
+        if not self.listening.is_set() or unread is None or unread.poll(0):
+            return None
+        return self._epoch
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="live-listener")
@@ -94,6 +101,8 @@ class Listener:
             try:
                 await conn.execute(f"LISTEN {CHANNEL}")
                 await self._catch_up()
+                self._unread = select.poll()
+                self._unread.register(conn.pgconn.socket, select.POLLIN)
                 self._epoch += 1  # what was missed while away is caught up from here
                 self.listening.set()
                 log.info("live.listening", data_version=self.data_version)
@@ -110,6 +119,7 @@ class Listener:
                     await conn.execute("SELECT 1")  # raises when the server went away
             finally:
                 self.listening.clear()  # at once: notifications may be lost from here
+                self._unread = None
 
     async def _catch_up(self) -> None:
         if not self._started:  # nothing to recover: start from now

@@ -177,3 +177,43 @@ def test_a_mutation_is_seen_by_the_next_query_of_its_caller(
     finally:
         client.close()
     assert metric(api.url, 'mm_api_cache_lookups_total{result="hit"}') > 0
+
+
+def test_a_write_made_while_the_listener_is_away_is_never_answered_from_before_it(
+    db_url: str, api: ProcessServer
+) -> None:
+    """The listener's connection dies (as in a database restart) and a harvest commits
+    before it is back: its announcement is lost, and yet no answer predates it."""
+    client = Client(api.url)
+    query = QUERIES[0]
+    try:
+        with db.connect(db_url, autocommit=True) as conn:
+            exchange_id = rows.add_exchange(conn, "binance")
+            announced(api.url, harvest(conn, exchange_id, 1))
+            for _ in range(3):
+                assert generation_of({"data": client.query(query)}) == 1
+            hits = metric(api.url, 'mm_api_cache_lookups_total{result="hit"}')
+            assert hits >= 1, "the answer was not kept: the test would prove nothing"
+            listener = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query = 'LISTEN mm_live'"
+            ).fetchone()
+            assert listener is not None, "the API's listener is not connected"
+            terminated = conn.execute(
+                "SELECT pg_terminate_backend(%s, 10000) AS done", (listener["pid"],)
+            ).fetchone()
+            assert terminated is not None and terminated["done"]
+            harvest(conn, exchange_id, 2)  # announced to nobody
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # away, reconnecting, then back
+                assert generation_of({"data": client.query(query)}) == 2
+            wait_for(
+                lambda: metric(api.url, "mm_live_listener_reconnects") >= 1,
+                DEADLINE,
+                "the listener to reconnect",
+            )
+            for _ in range(3):
+                assert generation_of({"data": client.query(query)}) == 2
+            assert metric(api.url, 'mm_api_cache_lookups_total{result="hit"}') > hits
+    finally:
+        client.close()
