@@ -217,3 +217,20 @@ def test_a_write_made_while_the_listener_is_away_is_never_answered_from_before_i
             assert metric(api.url, 'mm_api_cache_lookups_total{result="hit"}') > hits
     finally:
         client.close()
+
+
+def test_with_the_cache_off_the_api_answers_and_shows_no_cache_figures(
+    db_url: str,
+) -> None:
+    server = ProcessServer(db_url, MM_API_CACHE="0").start()
+    client = Client(server.url)
+    try:
+        with db.connect(db_url, autocommit=True) as conn:
+            exchange_id = rows.add_exchange(conn, "binance")
+            harvest(conn, exchange_id, 1)
+        for _ in range(3):
+            assert generation_of({"data": client.query(QUERIES[0])}) == 1
+        assert "mm_api_cache" not in httpx.get(f"{server.url}/metrics", timeout=10).text
+    finally:
+        client.close()
+        server.stop()

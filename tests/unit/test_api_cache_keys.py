@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -137,7 +138,9 @@ def test_a_new_epoch_empties_the_store_and_an_older_one_neither_reads_nor_writes
 # -- the request side ---------------------------------------------------------------------
 
 
-def request(body: Any, *, authorization: str | None = None, method: str = "POST") -> Request:
+def request(
+    body: Any, *, authorization: str | None = None, method: str = "POST", query_string: bytes = b""
+) -> Request:
     """A Starlette request as uvicorn would hand it over (no network needed)."""
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
     headers = [(b"content-type", b"application/json")]
@@ -153,7 +156,7 @@ def request(body: Any, *, authorization: str | None = None, method: str = "POST"
         return {"type": "http.request", "body": raw, "more_body": False}
 
     scope = {"type": "http", "method": method, "path": "/graphql", "headers": headers}
-    scope["query_string"] = b""
+    scope["query_string"] = query_string
     return Request(scope, receive)
 
 
@@ -328,5 +331,22 @@ def test_a_mutation_run_here_moves_the_epoch_at_once(epoch: Epoch) -> None:
         assert await answer(cache, request({"query": MARKETS})) == b"after"
         epoch.value = None
         assert cache.epoch() is None
+
+    asyncio.run(scenario())
+
+
+def test_a_get_shares_the_answers_of_the_same_post(epoch: Epoch) -> None:
+    async def scenario() -> None:
+        cache = new_cache(epoch)
+        variables = {"n": 3}
+        query = "query ($n: Int) { markets(first: $n) { nodes { symbol } } }"
+        assert await answer(cache, request({"query": query, "variables": variables}), b"A") is None
+        params = urlencode({"query": query, "variables": orjson.dumps(variables).decode()})
+        got = request(b"", method="GET", query_string=params.encode())
+        assert await answer(cache, got) == b"A"
+        bad = request(
+            b"", method="GET", query_string=urlencode({"query": query, "variables": "{"}).encode()
+        )
+        assert await cache.lookup(bad) is None
 
     asyncio.run(scenario())
