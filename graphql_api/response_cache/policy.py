@@ -26,6 +26,8 @@ from graphql import (
     visit,
 )
 
+from graphql_api.limits import MAX_TOKENS
+
 # type name -> the fields whose answer may change without an announced write
 VOLATILE: dict[str, frozenset[str]] = {
     # nodes' heartbeats, the queue's due runs, the backfill lane's progress
@@ -68,9 +70,9 @@ class _FindVolatile(Visitor):
 
 def judge(schema: GraphQLSchema, query: str, operation_name: str | None) -> Verdict:
     """May the answer to `query` (operation `operation_name`) be kept?"""
-    try:
-        document = parse(query, no_location=True)
-    except GraphQLError:
+    try:  # the same token bound as the schema's: a hostile document costs no more here
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except (GraphQLError, RecursionError):
         return Verdict(None, "syntax")
     operation = _chosen_operation(document, operation_name)
     if operation is None:

@@ -44,6 +44,7 @@ def test_only_queries_are_kept() -> None:
     assert not kept('mutation { deleteExchange(name: "x") }')
     assert not kept("subscription { runUpdates { id } }")
     assert not kept("{ markets(first: 1 { nodes { id } } }")  # a syntax error
+    assert not kept("{ " + "__typename " * 5000 + "}")  # past the schema's token bound
 
 
 def test_a_document_of_several_operations_is_kept_only_for_the_one_named() -> None:
