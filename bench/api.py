@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -333,7 +334,17 @@ def measure(warm: bool) -> float:
                     ratio = medians["graphql"]["rate"] / medians["baseline"]["rate"]
                     ratios.append(ratio)
                     print(f"({label}) ratio {ratio:.2f}")
+            if warm:
+                print(cache_figures(ours.removesuffix("/graphql")))
     return math.exp(statistics.fmean(math.log(r) for r in ratios))
+
+
+def cache_figures(base_url: str) -> str:
+    """The response cache's lookups by result, from the API's /metrics."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    found = re.findall(r'^mm_api_cache_lookups_total\{result="(\w+)"\} (\S+)$', text, re.M)
+    counts = {result: float(value) for result, value in found}
+    return "cache: " + ", ".join(f"{count:.0f} {result}" for result, count in counts.items())
 
 
 @contextmanager
