@@ -342,7 +342,7 @@ def measure(warm: bool) -> float:
 def cache_figures(base_url: str) -> str:
     """The response cache's lookups by result, from the API's /metrics."""
     text = httpx.get(f"{base_url}/metrics", timeout=10).text
-    found = re.findall(r'^mm_api_cache_lookups_total\{result="(\w+)"\} (\S+)$', text, re.M)
+    found = re.findall(r'^mm_api_cache_\w+_total\{\w+="([\w ]+)"\} (\S+)$', text, re.M)
     counts = {result: float(value) for result, value in found}
     return "cache: " + ", ".join(f"{count:.0f} {result}" for result, count in counts.items())
 

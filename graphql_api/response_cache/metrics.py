@@ -29,6 +29,16 @@ class CacheCollector(Collector):
         ):
             lookups.add_metric([result], float(count))
         yield lookups
+        bypasses = CounterMetricFamily(
+            "mm_api_cache_bypasses",
+            "Bypasses by reason: not kept (a mutation, a volatile field, a request the "
+            "cache cannot read, a bad token), not listening (the listener is away or a "
+            "notification waits unread), errors (the shared answer had errors).",
+            labels=["reason"],
+        )
+        for reason, count in sorted(counters.bypassed_for.items()):
+            bypasses.add_metric([reason], float(count))
+        yield bypasses
         evicted = CounterMetricFamily(
             "mm_api_cache_evictions", "Kept responses pushed out by the size bounds."
         )

@@ -12,7 +12,7 @@ A mutation executed by this process moves the epoch at once (`note_write`), so t
 caller's next query sees it even before the listener hears of it.
 
 Identical requests that miss together execute once: the others wait for its body
-(single flight); when it cannot be kept (errors), they execute on their own.
+(single flight), kept or not; when it has errors, they execute on their own.
 
 Not kept (a bypass): mutations, subscriptions, documents with a volatile field
 (`policy.VOLATILE`), a request the cache cannot read (the normal path answers it, with
@@ -96,7 +96,7 @@ class ResponseCache:
         asked = await self._key(request)
         epoch = self.epoch()  # before executing: an announcement from here on is a new key
         if asked is None or epoch is None:
-            self.counters.bypasses += 1
+            self._bypass("not kept" if asked is None else "not listening")
             return None
         key = (*asked, epoch)
         body = self.store.get(epoch, key)
@@ -109,11 +109,15 @@ class ResponseCache:
             if body is not None:
                 self.counters.hits += 1
                 return Hit(body, asked[2])
-            self.counters.bypasses += 1
+            self._bypass("errors")
             return None
         self.counters.misses += 1
         flight = self._flights[key] = asyncio.get_running_loop().create_future()
         return Pending(self, epoch, key, flight)
+
+    def _bypass(self, reason: str) -> None:
+        self.counters.bypasses += 1
+        self.counters.bypassed_for[reason] += 1
 
     def _land(self, pending: Pending, body: bytes | None) -> bool:
         if self._flights.get(pending.key) is pending.flight:
@@ -121,7 +125,10 @@ class ResponseCache:
         kept = body is not None and self.epoch() == pending.epoch
         kept = kept and self.store.put(pending.epoch, pending.key, body)  # type: ignore[arg-type]
         if not pending.flight.done():
-            pending.flight.set_result(body if kept else None)
+            # Its waiters share it even when an announcement came meanwhile (not kept):
+            # they asked under the same epoch, so no announcement came between the
+            # moment this one read it and theirs, and it executed after that moment.
+            pending.flight.set_result(body)
         return kept
 
     async def _key(self, request: Request) -> tuple[Any, ...] | None:

@@ -7,9 +7,9 @@ older epoch is ignored), so a slow answer cannot outlive the write that changed 
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ENTRY_OVERHEAD = 200  # bytes counted per entry besides its body: the key, the node
 
@@ -19,6 +19,7 @@ class Counters:
     hits: int = 0  # answered with a kept body, or with the body of the same request in flight
     misses: int = 0  # executed, to be kept
     bypasses: int = 0  # executed, not to be kept (see `service` for why)
+    bypassed_for: Counter[str] = field(default_factory=Counter)  # bypasses by reason
     evictions: int = 0  # entries pushed out by the bounds (not by a new epoch)
 
     @property

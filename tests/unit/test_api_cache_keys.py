@@ -264,6 +264,7 @@ def test_what_is_not_plainly_a_cacheable_query_bypasses(epoch: Epoch, body: byte
         cache = new_cache(epoch)
         assert await cache.lookup(request(body)) is None
         assert cache.counters.bypasses == 1 and len(cache.store) == 0
+        assert cache.counters.bypassed_for == {"not kept": 1}
 
     asyncio.run(scenario())
 
@@ -274,6 +275,7 @@ def test_nothing_is_served_nor_kept_while_the_listener_is_not_listening(epoch: E
         assert await answer(cache, request({"query": MARKETS}), b"before") is None
         epoch.value = None  # the listener lost its connection
         assert await cache.lookup(request({"query": MARKETS})) is None
+        assert cache.counters.bypassed_for == {"not listening": 1}
         epoch.value = 2  # listening again: what was kept before is not served
         assert await answer(cache, request({"query": MARKETS}), b"after") is None
         assert await answer(cache, request({"query": MARKETS})) == b"after"
@@ -349,5 +351,24 @@ def test_a_get_shares_the_answers_of_the_same_post(epoch: Epoch) -> None:
             b"", method="GET", query_string=urlencode({"query": query, "variables": "{"}).encode()
         )
         assert await cache.lookup(bad) is None
+
+    asyncio.run(scenario())
+
+
+def test_waiters_share_an_answer_that_an_announcement_kept_from_being_kept(
+    epoch: Epoch,
+) -> None:
+    async def scenario() -> None:
+        cache = new_cache(epoch)
+        first = await cache.lookup(request({"query": MARKETS}))
+        assert isinstance(first, Pending)
+        waiter = asyncio.create_task(cache.lookup(request({"query": MARKETS})))
+        await asyncio.sleep(0)
+        epoch.value = 2  # announced after both asked: they need nothing newer
+        assert not first.finish(b"fresh for both")
+        found = await waiter
+        assert isinstance(found, Hit) and found.body == b"fresh for both"
+        assert len(cache.store) == 0
+        assert await answer(cache, request({"query": MARKETS}), b"newer") is None
 
     asyncio.run(scenario())
