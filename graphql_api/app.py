@@ -108,12 +108,17 @@ def response_cache(app: Starlette, schema: Any, settings: Settings) -> ResponseC
         live: LiveUpdates | None = getattr(app.state, "live", None)
         return None if live is None else live.listener.epoch
 
+    def settled() -> bool:
+        live: LiveUpdates | None = getattr(app.state, "live", None)
+        return live is not None and not live.listener.unsettled()
+
     async def caller(request: Request, header: str) -> Principal | None:
         return await authenticate(Database(request.app.state.pool), header)
 
     return ResponseCache(
         schema._schema,
         epoch=epoch,
+        settled=settled,
         authenticate=caller,
         require_token=settings.api_require_token,
         max_bytes=settings.api_cache_bytes,

@@ -9,11 +9,11 @@ so a notification missed meanwhile is handled late rather than lost.
 `data_version` is the process's data version: the newest change it has handled.
 `epoch` is what the response cache keys on: it moves at each notification as soon as it
 is read (before the reads it leads to), and at each (re)connection; it is None while the
-listener is not listening, when notifications may be lost, and while bytes wait unread
-on its socket (a notification that has arrived but that the event loop has not handed
-to the listener yet: a request must not be answered from before it). `data_version`
-cannot serve there: versions are taken in order but commit out of order, so a late one
-leaves the highest unchanged.
+listener is not listening, when notifications may be lost. `unsettled()` says that
+input waits unread on its socket (a notification that has arrived, which the event loop
+has not handed to the listener yet): the cache then answers nothing kept from before
+it. `data_version` cannot serve there: versions are taken in order but commit out of
+order, so a late one leaves the highest unchanged.
 """
 
 from __future__ import annotations
@@ -68,10 +68,12 @@ class Listener:
 
     @property
     def epoch(self) -> int | None:
+        return self._epoch if self.listening.is_set() else None
+
+    def unsettled(self) -> bool:
+        """Input waits unread on the listening socket (one poll(2), no wait)."""
         unread = self._unread
-        if not self.listening.is_set() or unread is None or unread.poll(0):
-            return None
-        return self._epoch
+        return unread is not None and bool(unread.poll(0))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="live-listener")

@@ -19,7 +19,8 @@ class CacheCollector(Collector):
         lookups = CounterMetricFamily(
             "mm_api_cache_lookups",
             "GraphQL requests by what the response cache did: hit (answered with a kept "
-            "body), miss (executed and kept), bypass (executed, not to be kept).",
+            "or shared body), miss (executed, to be kept or shared), bypass (executed "
+            "alone, not to be kept).",
             labels=["result"],
         )
         for result, count in (
@@ -32,8 +33,8 @@ class CacheCollector(Collector):
         bypasses = CounterMetricFamily(
             "mm_api_cache_bypasses",
             "Bypasses by reason: not kept (a mutation, a volatile field, a request the "
-            "cache cannot read, a bad token), not listening (the listener is away or a "
-            "notification waits unread), errors (the shared answer had errors).",
+            "cache cannot read, a bad token), not listening (the listener is away), "
+            "errors (the shared answer had errors).",
             labels=["reason"],
         )
         for reason, count in sorted(counters.bypassed_for.items()):

@@ -6,7 +6,9 @@ epoch is read *before* executing (with no pause between reading it and looking u
 body is kept under that epoch, and only if the epoch has not moved meanwhile; a request
 that starts after an announcement reads the new epoch, a key nothing was kept under.
 While the listener is not listening (not yet connected, or reconnecting after a database
-restart) announcements may be lost, so nothing is served nor kept.
+restart) announcements may be lost, so nothing is served nor kept. While a notification
+waits unread on its socket (`settled()` is false), nothing kept is served: requests
+asking then execute anew, once for all those asking the same at the same time.
 
 A mutation executed by this process moves the epoch at once (`note_write`), so that its
 caller's next query sees it even before the listener hears of it.
@@ -37,6 +39,7 @@ from graphql_api.response_cache.store import ResponseStore
 
 MAX_ENTRIES = 10_000
 ANONYMOUS: tuple[str, ...] = ()
+UNSETTLED = "unsettled"  # the last part of the key of a flight while input waits unread
 
 Authenticate = Callable[[Request, str], Awaitable[Principal | None]]
 
@@ -55,6 +58,7 @@ class Pending:
     epoch: int
     key: Hashable
     flight: asyncio.Future[bytes | None] = field(repr=False)
+    keep: bool = True  # False: only shared with those asking meanwhile (unsettled)
 
     def finish(self, body: bytes | None) -> bool:
         """Keep `body` (None: the answer may not be kept); True when it was kept."""
@@ -67,6 +71,7 @@ class ResponseCache:
         schema: GraphQLSchema,
         *,
         epoch: Callable[[], int | None],
+        settled: Callable[[], bool],
         authenticate: Authenticate,
         require_token: bool,
         max_bytes: int,
@@ -75,6 +80,7 @@ class ResponseCache:
         self.judge = Judge(schema)
         self.announced = epoch
         self.written = 0  # mutations executed here: see `note_write`
+        self.settled = settled
         self.authenticate = authenticate
         self.require_token = require_token
         self.store = ResponseStore(max_entries, max_bytes)
@@ -98,8 +104,9 @@ class ResponseCache:
         if asked is None or epoch is None:
             self._bypass("not kept" if asked is None else "not listening")
             return None
-        key = (*asked, epoch)
-        body = self.store.get(epoch, key)
+        settled = self.settled()
+        key = (*asked, epoch) if settled else (*asked, epoch, UNSETTLED)
+        body = self.store.get(epoch, key) if settled else None
         if body is not None:
             self.counters.hits += 1
             return Hit(body, asked[2])
@@ -113,7 +120,7 @@ class ResponseCache:
             return None
         self.counters.misses += 1
         flight = self._flights[key] = asyncio.get_running_loop().create_future()
-        return Pending(self, epoch, key, flight)
+        return Pending(self, epoch, key, flight, keep=settled)
 
     def _bypass(self, reason: str) -> None:
         self.counters.bypasses += 1
@@ -122,7 +129,7 @@ class ResponseCache:
     def _land(self, pending: Pending, body: bytes | None) -> bool:
         if self._flights.get(pending.key) is pending.flight:
             del self._flights[pending.key]
-        kept = body is not None and self.epoch() == pending.epoch
+        kept = pending.keep and body is not None and self.epoch() == pending.epoch
         kept = kept and self.store.put(pending.epoch, pending.key, body)  # type: ignore[arg-type]
         if not pending.flight.done():
             # Its waiters share it even when an announcement came meanwhile (not kept):

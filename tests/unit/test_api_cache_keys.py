@@ -164,6 +164,7 @@ def request(
 class Epoch:
     def __init__(self) -> None:
         self.value: int | None = 1
+        self.settled = True  # no notification waits unread
 
     def __call__(self) -> int | None:
         return self.value
@@ -182,7 +183,12 @@ async def tokens(request: Request, header: str) -> Principal | None:
 
 def new_cache(epoch: Epoch, *, require_token: bool = False) -> ResponseCache:
     return ResponseCache(
-        SCHEMA, epoch=epoch, authenticate=tokens, require_token=require_token, max_bytes=10**6
+        SCHEMA,
+        epoch=epoch,
+        settled=lambda: epoch.settled,
+        authenticate=tokens,
+        require_token=require_token,
+        max_bytes=10**6,
     )
 
 
@@ -370,5 +376,26 @@ def test_waiters_share_an_answer_that_an_announcement_kept_from_being_kept(
         assert isinstance(found, Hit) and found.body == b"fresh for both"
         assert len(cache.store) == 0
         assert await answer(cache, request({"query": MARKETS}), b"newer") is None
+
+    asyncio.run(scenario())
+
+
+def test_while_a_notification_waits_unread_nothing_kept_is_served_and_asking_is_shared(
+    epoch: Epoch,
+) -> None:
+    async def scenario() -> None:
+        cache = new_cache(epoch)
+        assert await answer(cache, request({"query": MARKETS}), b"before") is None
+        epoch.settled = False  # a notification arrived; the listener has not read it yet
+        first = await cache.lookup(request({"query": MARKETS}))
+        assert isinstance(first, Pending)
+        waiter = asyncio.create_task(cache.lookup(request({"query": MARKETS})))
+        await asyncio.sleep(0)
+        assert not first.finish(b"after")  # shared, not kept: its epoch is about to move
+        found = await waiter
+        assert isinstance(found, Hit) and found.body == b"after"
+        epoch.settled, epoch.value = True, 2  # read: the epoch moved
+        assert await answer(cache, request({"query": MARKETS}), b"after, kept") is None
+        assert await answer(cache, request({"query": MARKETS})) == b"after, kept"
 
     asyncio.run(scenario())
