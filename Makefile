@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test soak lint bench migrate clean
+.PHONY: run test soak lint bench wrk migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,19 @@ EMBEDDED_PID = $${MM_DATA_DIR:-var}/pgdata/postmaster.pid
 STOP_EMBEDDED = $(BIN)/python -c "from marketmanager.embedded import stop_embedded; \
 	from marketmanager.settings import Settings; stop_embedded(Settings.from_env().data_dir)"
 
-bench: $(STAMP)
+# bench/api.py's load generator: Debian's wrk (apt-get as root, sudo otherwise).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else sudo apt-get update -qq && \
+			sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; }
+
+# Each benchmark prints its ratio last; bench/api.py runs cold, then warm (--warm).
+bench: $(STAMP) wrk
 	@started=; if [ -z "$$DATABASE_URL" ] && [ ! -f "$(EMBEDDED_PID)" ]; then started=1; fi; \
-	status=0; for script in bench/*.py; do \
-		echo "== $$script"; $(BIN)/python $$script || { status=1; break; }; \
+	status=0; for run in bench/*.py "bench/api.py --warm"; do \
+		echo "== $$run"; $(BIN)/python $$run || { status=1; break; }; \
 	done; \
 	if [ -n "$$started" ]; then $(STOP_EMBEDDED); fi; exit $$status
 

@@ -2,33 +2,49 @@
 """The GraphQL API against a bare Starlette + psycopg endpoint serving the same JSON.
 
 A scratch database gets 20 exchanges × 2,000 markets (plain SQL). Both servers run under
-uvicorn (one worker each) on loopback; 32 concurrent clients send a bounded number of
-requests for each query:
+uvicorn (one worker each) on loopback. The load comes from wrk (1 thread, 32
+connections, a Lua script for the POST body): a compiled client that needs far less CPU
+than the servers, so that on a 2-core machine the ratio measures the servers. Two
+queries:
 
   (a) markets(first: 100, orderBy: VOLUME_USD_DESC) { nodes { symbol last bid ask volumeUsd } }
   (b) exchanges { nodes { name volumeUsd topPair markets(first: 20) { nodes { symbol last } } } }
 
-It prints requests/s and p50/p99 latency of each, and last ``ratio: X.XX``: our
-throughput over the baseline's (geometric mean of the two queries; higher is better).
-Uses DATABASE_URL when set, else the embedded PostgreSQL.
+  python bench/api.py           cold answers: the response cache off (MM_API_CACHE=0)
+  python bench/api.py --warm    the cache on, while a writer commits a harvest every
+                                second through the production write path (`write_run`),
+                                so every answer is recomputed once per second
+
+Each query is measured in ROUNDS rounds that alternate the two servers; each prints its
+requests/s and p50/p99 latency, and the ratio of the medians. Last, ``ratio: X.XX``:
+ours over the baseline (geometric mean of the two queries; higher is better).
+
+Nothing is pinned to a CPU: on 2 cores shared with the database (and, in --warm, the
+writer), pinning a server to one core would starve PostgreSQL on the same core for one
+side only; both servers see the same machine in alternating rounds instead.
+Uses DATABASE_URL when set, else the embedded PostgreSQL; needs wrk (`make bench`
+installs it).
 """
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import json
 import math
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import orjson
 
@@ -40,7 +56,8 @@ from marketmanager.migrations import migrate  # noqa: E402
 from marketmanager.settings import Settings  # noqa: E402
 
 EXCHANGES, MARKETS_PER_EXCHANGE = 20, 2000
-CLIENTS, REQUESTS, WARMUP = 32, 1000, 100
+CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS = 32, 3, 5, 2
+WRITE_EVERY = 1.0  # seconds between the writer's commits (--warm)
 QUERY_A = (
     "{ markets(first: 100, orderBy: VOLUME_USD_DESC) { nodes { symbol last bid ask volumeUsd } } }"
 )
@@ -179,37 +196,160 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
         process.wait(20)
 
 
-async def load(url: str, query: str, requests: int) -> tuple[float, list[float], Any]:
-    """Requests/s and latencies (s) of `requests` POSTs from CLIENTS concurrent clients."""
-    latencies: list[float] = []
-    remaining = requests
-    body = json.dumps({"query": query})
-    headers = {"content-type": "application/json"}
-    sample: Any = None
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def client() -> None:
-            nonlocal remaining, sample
-            while remaining > 0:
-                remaining -= 1
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as response:
-                    payload = await response.read()
-                latencies.append(time.perf_counter() - started)
-                if response.status != 200:
-                    raise SystemExit(f"{url}: HTTP {response.status}: {payload[:300]!r}")
-                sample = payload
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(CLIENTS)))
-        elapsed = time.perf_counter() - started
-    return requests / elapsed, latencies, json.loads(sample)
+# wrk's script: POST the query; at the end, the figures as one JSON line on stdout.
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[%s]==]
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %%d, "microseconds": %%d, "failed": %%d, "p50": %%d, "p99": %%d}\\n',
+    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] * 1000
+def load(url: str, script: Path, seconds: float) -> dict[str, float]:
+    """requests/s, p50 and p99 (ms) of wrk posting for `seconds`."""
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
+    done = subprocess.run(
+        [*command, "-s", str(script), url], capture_output=True, text=True, check=True
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if figures["failed"]:
+        raise SystemExit(f"{url}: {figures['failed']} requests failed\n{done.stdout}")
+    return {
+        "rate": figures["requests"] / (figures["microseconds"] / 1e6),
+        "p50": figures["p50"] / 1000,
+        "p99": figures["p99"] / 1000,
+    }
+
+
+def answer(url: str, query: str) -> Any:
+    response = httpx.post(url, json={"query": query}, timeout=30)
+    if response.status_code != 200 or "errors" in response.json():
+        raise SystemExit(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def writer(url: str) -> None:
+    """Commit one harvest every WRITE_EVERY seconds, round the exchanges, through the
+    production write path: the markets' prices move, so every answer changes."""
+    from harvester.harvest import runs
+    from harvester.harvest.tickers import MarketRow
+    from harvester.harvest.volume import summarize
+    from harvester.harvest.write import write_run
+
+    with db.connect(url, autocommit=True) as conn:
+        ids = [row["id"] for row in conn.execute("SELECT id FROM exchanges ORDER BY id")]
+        generation = 0
+        while True:
+            started = time.monotonic()
+            generation += 1
+            exchange_id = ids[generation % len(ids)]
+            now = dt.datetime.now(dt.UTC)
+            rows = [
+                MarketRow(
+                    symbol=f"C{i}/USDT", base=f"C{i}", quote="USDT", type="spot", active=True,
+                    last=Decimal(100 + i * 0.01 + generation % 7), bid=Decimal(99 + i * 0.01),
+                    ask=Decimal(101 + i * 0.01), base_volume=Decimal(i),
+                    quote_volume=Decimal((i * 7919 + generation) % 100000), change_pct=None,
+                    exchange_ts=now,
+                )
+                for i in range(1, MARKETS_PER_EXCHANGE + 1)
+            ]  # fmt: skip
+            run = runs.create_run(conn, exchange_id, running=True, node="bench", worker="w")
+            write_run(
+                conn,
+                exchange_id=exchange_id,
+                run_id=run.id,
+                rows=rows,
+                summary=summarize(rows),
+                harvested_at=now,
+            )
+            time.sleep(max(0.0, WRITE_EVERY - (time.monotonic() - started)))
+
+
+@contextmanager
+def writing(url: str, env: dict[str, str]) -> Iterator[None]:
+    process = subprocess.Popen([sys.executable, __file__, "--writer", url], env=env, cwd=REPO)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(20)
+        if process.returncode not in (0, -15):
+            raise SystemExit(f"the writer failed ({process.returncode})")
+
+
+def median_figures(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+
+
+def measure(warm: bool) -> float:
+    mode = "warm: cache on, a harvest committed every second" if warm else "cold: cache off"
+    print(f"{mode}; wrk 1 thread, {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS} s")
+    with db.scratch_database(db.database_url(Settings.from_env()), "mm_bench_api") as url:
+        fill(url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+        ours_port, base_port = free_port(), free_port()
+        ours_env = env | {
+            "DATABASE_URL": url,
+            "MM_API_PORT": str(ours_port),
+            "MM_LOG_FORMAT": "json",
+            "MM_API_CACHE": "1" if warm else "0",
+        }
+        ratios = []
+        with (
+            tempfile.TemporaryDirectory() as scripts,
+            server([sys.executable, "-m", "graphql_api"], ours_env, ours_port) as ours,
+            server(
+                [sys.executable, __file__, "--baseline", str(base_port), url], env, base_port
+            ) as base,
+        ):
+            targets = {"graphql": ours, "baseline": base}
+            for label, query in (("a", QUERY_A), ("b", QUERY_B)):
+                if answer(ours, query) != answer(base, query):
+                    raise SystemExit(f"({label}): the two servers disagree on the answer")
+            with writing(url, env) if warm else _nothing():
+                for label, query in (("a", QUERY_A), ("b", QUERY_B)):
+                    script = Path(scripts) / f"{label}.lua"
+                    script.write_text(WRK_SCRIPT % orjson.dumps({"query": query}).decode())
+                    rounds: dict[str, list[dict[str, float]]] = {who: [] for who in targets}
+                    for target in targets.values():
+                        load(target, script, WARMUP_SECONDS)
+                    for _ in range(ROUNDS):
+                        for who, target in targets.items():
+                            rounds[who].append(load(target, script, SECONDS))
+                    medians = {who: median_figures(rounds[who]) for who in targets}
+                    for who, figures in medians.items():
+                        rates = " ".join(f"{r['rate']:.0f}" for r in rounds[who])
+                        print(
+                            f"({label}) {who:<8} {figures['rate']:7.1f} req/s  "
+                            f"p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms  "
+                            f"(medians; rounds: {rates})"
+                        )
+                    ratio = medians["graphql"]["rate"] / medians["baseline"]["rate"]
+                    ratios.append(ratio)
+                    print(f"({label}) ratio {ratio:.2f}")
+            if warm:
+                print(cache_figures(ours.removesuffix("/graphql")))
+    return math.exp(statistics.fmean(math.log(r) for r in ratios))
+
+
+def cache_figures(base_url: str) -> str:
+    """The response cache's lookups by result, from the API's /metrics."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    found = re.findall(r'^mm_api_cache_\w+_total\{\w+="([\w ]+)"\} (\S+)$', text, re.M)
+    counts = {result: float(value) for result, value in found}
+    return "cache: " + ", ".join(f"{count:.0f} {result}" for result, count in counts.items())
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def main() -> int:
@@ -229,37 +369,13 @@ def main() -> int:
             proxy_headers=True,
         )
         return 0
-    with db.scratch_database(db.database_url(Settings.from_env()), "mm_bench_api") as url:
-        fill(url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
-        ours_port, base_port = free_port(), free_port()
-        ours_env = env | {
-            "DATABASE_URL": url,
-            "MM_API_PORT": str(ours_port),
-            "MM_LOG_FORMAT": "json",
-        }
-        ratios = []
-        with (
-            server([sys.executable, "-m", "graphql_api"], ours_env, ours_port) as ours,
-            server(
-                [sys.executable, __file__, "--baseline", str(base_port), url], env, base_port
-            ) as base,
-        ):
-            for label, query in (("a", QUERY_A), ("b", QUERY_B)):
-                results = {}
-                for who, target in (("graphql", ours), ("baseline", base)):
-                    asyncio.run(load(target, query, WARMUP))
-                    rate, latencies, sample = asyncio.run(load(target, query, REQUESTS))
-                    results[who] = (rate, sample)
-                    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-                    figures = f"{rate:7.1f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-                    print(f"({label}) {who:<8} {figures}  ({REQUESTS} requests, {CLIENTS} clients)")
-                if results["graphql"][1] != results["baseline"][1]:
-                    raise SystemExit(f"({label}): the two servers disagree on the answer")
-                ratio = results["graphql"][0] / results["baseline"][0]
-                ratios.append(ratio)
-                print(f"({label}) ratio {ratio:.2f}")
-    print(f"ratio: {math.exp(statistics.fmean(math.log(r) for r in ratios)):.2f}")
+    if sys.argv[1:2] == ["--writer"]:
+        writer(sys.argv[2])  # until terminated
+        return 0
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/api.py needs wrk (Debian package wrk; `make bench` installs it)")
+    warm = sys.argv[1:2] == ["--warm"]
+    print(f"ratio: {measure(warm):.2f}")
     return 0
 
 

@@ -20,13 +20,16 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from graphql_api import graphiql, status_page
-from graphql_api.database import create_pool
+from graphql_api.auth import Principal, authenticate
+from graphql_api.database import Database, create_pool
 from graphql_api.http import BodyLimit
 from graphql_api.limits import MAX_BODY_BYTES
 from graphql_api.live.metrics import LiveCollector
 from graphql_api.live.service import LiveUpdates
 from graphql_api.live.websocket import LiveGraphQLView
 from graphql_api.metrics import ApiMetrics, RequestLog, metrics_endpoint
+from graphql_api.response_cache.metrics import CacheCollector
+from graphql_api.response_cache.service import ResponseCache
 from graphql_api.schema import create_schema
 from marketmanager import db
 from marketmanager.settings import Settings
@@ -92,7 +95,34 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.metrics = metrics
     metrics.registry.register(LiveCollector(lambda: getattr(app.state, "live", None)))
+    if settings.api_cache:
+        view.cache = response_cache(app, schema, settings)
+        metrics.registry.register(CacheCollector(view.cache))
     return app
+
+
+def response_cache(app: Starlette, schema: Any, settings: Settings) -> ResponseCache:
+    """The process's cache of query answers, keyed on its listener's epoch."""
+
+    def epoch() -> int | None:
+        live: LiveUpdates | None = getattr(app.state, "live", None)
+        return None if live is None else live.listener.epoch
+
+    def settled() -> bool:
+        live: LiveUpdates | None = getattr(app.state, "live", None)
+        return live is not None and not live.listener.unsettled()
+
+    async def caller(request: Request, header: str) -> Principal | None:
+        return await authenticate(Database(request.app.state.pool), header)
+
+    return ResponseCache(
+        schema._schema,
+        epoch=epoch,
+        settled=settled,
+        authenticate=caller,
+        require_token=settings.api_require_token,
+        max_bytes=settings.api_cache_bytes,
+    )
 
 
 def __getattr__(name: str) -> Any:

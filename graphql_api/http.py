@@ -35,6 +35,7 @@ from graphql_api.errors import (
 )
 from graphql_api.graphiql import graphiql_page
 from graphql_api.limits import MAX_JSON_DEPTH, nested_within
+from graphql_api.response_cache.service import Hit, ResponseCache
 from marketmanager.settings import Settings
 
 log = structlog.get_logger()
@@ -146,6 +147,7 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.api_introspection else None)
         self.settings = settings
+        self.cache: ResponseCache | None = None  # set by the app (MM_API_CACHE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -155,8 +157,11 @@ class GraphQLView(GraphQL[Context, None]):
         media_type = negotiate(request.headers.get("accept"))
         request.state.media_type = media_type or JSON
         try:
-            self._check_headers(request, media_type)
-            response = await self.run(request)
+            ide = self._check_headers(request, media_type)
+            if self.cache is None or ide:
+                response = await self.run(request)
+            else:
+                response = await self._run_cached(request, self.cache)
         except RequestRefused as refusal:
             response = self._refused(request, refusal)
         except HTTPException as error:
@@ -173,9 +178,34 @@ class GraphQLView(GraphQL[Context, None]):
                 context.release()
         await response(scope, receive, send)
 
-    def _check_headers(self, request: Request, media_type: str | None) -> None:
+    async def _run_cached(self, request: Request, cache: ResponseCache) -> Response:
+        """The kept answer, as early as the body and the caller's scope are known; else
+        the answer executed, and kept when it can be (`graphql_api.response_cache`)."""
+        found = await cache.lookup(request)
+        if isinstance(found, Hit):
+            trace = _trace(request)
+            trace.operation_name, trace.operation_type = found.operation_name, "query"
+            media_type = f"{request.state.media_type}; charset=utf-8"
+            return Response(found.body, media_type=media_type)
+        if found is None:
+            try:
+                return await self.run(request)
+            finally:
+                if _trace(request).operation_type == "mutation":
+                    cache.note_write()
+        keep = None
+        try:
+            response = await self.run(request)
+            if response.status_code == 200 and getattr(request.state, "keepable", False):
+                keep = bytes(response.body)
+        finally:
+            found.finish(keep)
+        return response
+
+    def _check_headers(self, request: Request, media_type: str | None) -> bool:
+        """True for GraphiQL's page; raises `RequestRefused` for headers we cannot serve."""
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
-            return
+            return True
         if media_type is None:
             accepted = f"{GRAPHQL_RESPONSE} or {JSON}"
             raise RequestRefused(406, "NOT_ACCEPTABLE", f"responses are {accepted}")
@@ -187,6 +217,7 @@ class GraphQLView(GraphQL[Context, None]):
                     "UNSUPPORTED_MEDIA_TYPE",
                     f"POST bodies must be {JSON}, got {content_type!r}",
                 )
+        return False
 
     def _refused(self, request: Request, refusal: RequestRefused) -> Response:
         trace = _trace(request)
@@ -247,6 +278,7 @@ class GraphQLView(GraphQL[Context, None]):
             payload.pop("data", None)  # nothing could be executed: the database is away
         trace = _trace(request)
         trace.refused = "data" not in payload
+        request.state.keepable = not errors and "data" in payload  # the response cache
         trace.error_codes.extend(str((e.extensions or {}).get("code")) for e in errors)
         media_type = request.state.media_type
         request.state.sub_response.media_type = media_type

@@ -112,6 +112,8 @@ class Settings:
     api_require_token: bool = field(default=False, metadata={"env": "MM_API_REQUIRE_TOKEN"})
     api_introspection: bool = field(default=True, metadata={"env": "MM_API_INTROSPECTION"})
     api_fast_executor: bool = field(default=True, metadata={"env": "MM_API_FAST_EXECUTOR"})
+    api_cache: bool = field(default=True, metadata={"env": "MM_API_CACHE"})
+    api_cache_bytes: int = field(default=64 * 2**20, metadata={"env": "MM_API_CACHE_BYTES"})
     markets_refresh_seconds: float = field(
         default=3600.0, metadata={"env": "MM_MARKETS_REFRESH_SECONDS"}
     )
@@ -179,6 +181,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "api_require_token": _boolean,
     "api_introspection": _boolean,
     "api_fast_executor": _boolean,
+    "api_cache": _boolean,
+    "api_cache_bytes": _positive_int,
     "markets_refresh_seconds": _positive_float,
     "allow_private_api_urls": _boolean,
     "stale_market_hours": _positive_float,

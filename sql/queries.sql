@@ -58,6 +58,10 @@ SELECT pg_try_advisory_lock(%(key)s) AS ok
 -- Drop one market_ticks day partition past retention.
 DROP TABLE IF EXISTS {partition}
 
+-- name: announce_edit --
+-- Announce on mm_live that a table changed where no trigger sees it (a dropped partition).
+SELECT pg_notify('mm_live', json_build_object('edited', %(table)s::text)::text)
+
 -- name: ensure_tick_partitions --
 -- Create the market_ticks day partitions from first_day for the given number of days.
 SELECT ensure_market_ticks_partitions(%(first_day)s::date, %(days)s) AS created

@@ -3,6 +3,9 @@
 The database sends one notification per change of a harvest run's state (a trigger of
 migration 0003), as JSON: ``{"version": 12, "run": 5, "exchange": 2, "state": "RUNNING"}``.
 A run that reaches SUCCEEDED wrote its exchange's markets in the same transaction.
+Other writes that change what queries answer (an exchange edited, a market listed by the
+candle lane: migration 0005) say only which table changed, ``{"edited": "exchanges"}``:
+nothing to push to subscribers, but the data changed (the response cache's epoch).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 CHANNEL = "mm_live"
+EDITED = "edited"  # the key of a notification that says only "this table changed"
 MARKETS_WRITTEN = "SUCCEEDED"  # the state a run commits together with its markets
 # The columns whose values make a market "changed" for `marketUpdates`.
 WATCHED_COLUMNS = ("active", "last", "bid", "ask", "base_volume", "quote_volume", "change_pct")
@@ -26,10 +30,13 @@ class Change:
     state: str
 
     @classmethod
-    def from_payload(cls, payload: str) -> Change:
-        """The change a notification announces; ValueError when it is not one."""
+    def from_payload(cls, payload: str) -> Change | None:
+        """The run change a notification announces, None for an edit (no run changed);
+        ValueError when it is neither."""
         try:
             data = json.loads(payload)
+            if isinstance(data, dict) and EDITED in data:
+                return None
             return cls(
                 int(data["version"]), int(data["run"]), int(data["exchange"]), str(data["state"])
             )

@@ -7,12 +7,20 @@ reconnects with backoff and re-reads the changes after the last data version it 
 so a notification missed meanwhile is handled late rather than lost.
 
 `data_version` is the process's data version: the newest change it has handled.
+`epoch` is what the response cache keys on: it moves at each notification as soon as it
+is read (before the reads it leads to), and at each (re)connection; it is None while the
+listener is not listening, when notifications may be lost. `unsettled()` says that
+input waits unread on its socket (a notification that has arrived, which the event loop
+has not handed to the listener yet): the cache then answers nothing kept from before
+it. `data_version` cannot serve there: versions are taken in order but commit out of
+order, so a late one leaves the highest unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -49,12 +57,23 @@ class Listener:
         self.markets = ChangedMarkets()
         self.listening = asyncio.Event()  # set while LISTEN is in place
         self.reconnects = 0
+        self._epoch = 0
+        self._unread: select.poll | None = None  # the listening socket, polled for input
         self._task: asyncio.Task[None] | None = None
         self._started = False
 
     @property
     def data_version(self) -> int:
         return self.versions.highest
+
+    @property
+    def epoch(self) -> int | None:
+        return self._epoch if self.listening.is_set() else None
+
+    def unsettled(self) -> bool:
+        """Input waits unread on the listening socket (one poll(2), no wait)."""
+        unread = self._unread
+        return unread is not None and bool(unread.poll(0))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="live-listener")
@@ -81,19 +100,28 @@ class Listener:
         async with await psycopg.AsyncConnection.connect(
             self.url, autocommit=True, connect_timeout=5
         ) as conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            await self._catch_up()
-            self.listening.set()
-            log.info("live.listening", data_version=self.data_version)
-            while True:
-                async for notify in conn.notifies(timeout=IDLE_CHECK_SECONDS):
-                    try:
-                        change = Change.from_payload(notify.payload)
-                    except ValueError as error:
-                        log.warning("live.bad_notification", error=str(error))
-                        continue
-                    await self.handle([change])
-                await conn.execute("SELECT 1")  # raises when the server went away
+            try:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                await self._catch_up()
+                self._unread = select.poll()
+                self._unread.register(conn.pgconn.socket, select.POLLIN)
+                self._epoch += 1  # what was missed while away is caught up from here
+                self.listening.set()
+                log.info("live.listening", data_version=self.data_version)
+                while True:
+                    async for notify in conn.notifies(timeout=IDLE_CHECK_SECONDS):
+                        self._epoch += 1
+                        try:
+                            change = Change.from_payload(notify.payload)
+                        except ValueError as error:
+                            log.warning("live.bad_notification", error=str(error))
+                            continue
+                        if change is not None:
+                            await self.handle([change])
+                    await conn.execute("SELECT 1")  # raises when the server went away
+            finally:
+                self.listening.clear()  # at once: notifications may be lost from here
+                self._unread = None
 
     async def _catch_up(self) -> None:
         if not self._started:  # nothing to recover: start from now

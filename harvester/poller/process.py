@@ -96,6 +96,7 @@ class Poller:
         names = [row["name"] for row in db.fetch_all(self.conn, "tick_partitions")]
         for name in partitions_to_drop(names, today, self.settings.history_retention_days):
             self.conn.execute(compose("drop_tick_partition", partition=sql.Identifier(name)))
+            db.execute(self.conn, "announce_edit", {"table": "market_ticks"})  # cached answers
             log.info("history.partition_dropped", partition=name)
 
 

@@ -19,6 +19,7 @@ class Quote:
 def test_a_notification_payload_becomes_a_change_or_a_clear_error() -> None:
     payload = '{"version": 7, "run": 3, "exchange": 2, "state": "SUCCEEDED"}'
     assert Change.from_payload(payload) == Change(7, 3, 2, "SUCCEEDED")
+    assert Change.from_payload('{"edited": "exchanges"}') is None  # data changed, no run
     for bad in ("not json", "[]", '{"version": 1}'):
         with pytest.raises(ValueError, match="not a live change"):
             Change.from_payload(bad)

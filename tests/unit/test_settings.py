@@ -21,6 +21,8 @@ BAD_VALUES = {
     "MM_API_REQUIRE_TOKEN": "maybe",
     "MM_API_INTROSPECTION": "2",
     "MM_API_FAST_EXECUTOR": "fast",
+    "MM_API_CACHE": "lots",
+    "MM_API_CACHE_BYTES": "64MB",
     "MM_MARKETS_REFRESH_SECONDS": "inf",
     "MM_ALLOW_PRIVATE_API_URLS": "sure",
     "MM_STALE_MARKET_HOURS": "nan",
