@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg import AsyncConnection, sql
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -103,6 +103,13 @@ def create_pool(url: str) -> AsyncConnectionPool[Any]:
     return check.pool
 
 
+def returns_rows(cursor: psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the statement returned rows (even none): what ``cursor.description is not
+    None`` says, without building a `Column` for each column of each statement."""
+    result = cursor.pgresult
+    return result is not None and (result.nfields > 0 or result.status == ExecStatus.TUPLES_OK)
+
+
 def is_read(statement: Statement) -> bool:
     """Statements that may run twice: SELECTs (the composed ones are all listings)."""
     if not isinstance(statement, str):
@@ -131,7 +138,7 @@ class Database:
             try:
                 async with self._pool.connection() as conn:
                     cursor = await conn.execute(query, params)
-                    rows: list[Row] = await cursor.fetchall() if cursor.description else []
+                    rows: list[Row] = await cursor.fetchall() if returns_rows(cursor) else []
                     return rows
             except PoolTimeout as error:
                 raise unavailable(error) from error
