@@ -103,12 +103,16 @@ class Loaders:
             by_request: dict[PageRequest, list[int]] = defaultdict(list)
             for parent_id, request in keys:
                 by_request[request].append(parent_id)
-            pages: dict[PageKey, list[Row]] = defaultdict(list)
+            # rows grouped by request, then by parent id: a request (a dataclass of
+            # tuples) is hashed once per statement, not once per row
+            pages: dict[PageRequest, dict[int, list[Row]]] = {}
             for request, parent_ids in by_request.items():
                 query, params = pages_per_parent_sql(listing, request, parent_ids)
+                per_parent: dict[int, list[Row]] = defaultdict(list)
+                pages[request] = per_parent
                 for row in await self.db.fetch_all(query, params):
-                    pages[(row["parent_id"], request)].append(row)
-            return [pages[key] for key in keys]
+                    per_parent[row["parent_id"]].append(row)
+            return [pages[request].get(parent_id, []) for parent_id, request in keys]
 
         return load
 
