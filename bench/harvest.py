@@ -12,18 +12,17 @@ limiter is off on both (it would only add sleeps). Prints both rates (markets/s)
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import ccxt
-from benchkit import REPO, Stopwatch, print_ratio, report, scratch_database
+from benchkit import (
+    Stopwatch,
+    plain_ccxt,
+    print_ratio,
+    report,
+    scratch_database,
+    simulator_process,
+)
 
 from harvester.harvest import runs
-from harvester.harvest.adapter import ExchangeAdapter, rewrite_api_urls
+from harvester.harvest.adapter import ExchangeAdapter
 from harvester.harvest.pipeline import harvest_exchange
 from marketmanager import db
 from marketmanager.settings import Settings
@@ -31,38 +30,6 @@ from marketmanager.settings import Settings
 MARKETS = 5000
 ROUNDS = 3
 EXCHANGES = ("binance", "kraken")
-
-
-@contextmanager
-def simulator_process(markets: int) -> Iterator[str]:
-    """The simulator on a free loopback port in a child process; yields its URL."""
-    command = [sys.executable, "-m", "simulator", "--port", "0", "--markets"]
-    child = subprocess.Popen(
-        [*command, str(markets), "--seed", "1"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "MM_LOG_FORMAT": "json"},
-    )
-    try:
-        assert child.stdout is not None
-        for line in child.stdout:
-            event = json.loads(line)
-            if event.get("event") == "simulator.listening":
-                yield str(event["url"])
-                break
-        else:
-            raise RuntimeError("the simulator exited before listening")
-    finally:
-        child.terminate()
-        child.wait(timeout=30)
-
-
-def plain_ccxt(name: str, api_url: str) -> ccxt.Exchange:
-    exchange: ccxt.Exchange = getattr(ccxt, name)({"enableRateLimit": False, "timeout": 60_000})
-    exchange.urls["api"] = rewrite_api_urls(exchange.urls["api"], api_url)
-    exchange.load_markets()
-    return exchange
 
 
 def main() -> None:

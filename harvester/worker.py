@@ -7,6 +7,12 @@ work (claims, heartbeats, the write of a run in one transaction) runs in threads
 connections of a small pool. ccxt instances are kept per exchange, so markets load once
 per worker and are refreshed every MM_MARKETS_REFRESH_SECONDS.
 
+It claims as soon as a run is queued: a listener task wakes it on the run's NOTIFY
+(``mm_live``), and a look every IDLE_WAIT covers what no notification announces (a
+retry whose backoff ended, a lost listening connection). Of the workers woken
+together, the idler ones claim first (`claim_delay`), so that runs spread over the
+processes, and so over the cores, instead of piling up in one event loop.
+
 One heartbeat task beats every run in flight with one statement. A run the poller took
 away (it ran past MM_RUN_TIMEOUT, or looked stale) has its task cancelled, which closes
 its request at once; should a task not end within MM_STALE_AFTER of that, the process
@@ -21,6 +27,7 @@ import os
 import time
 from typing import Any
 
+import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
@@ -30,10 +37,21 @@ from harvester.harvest import runs
 from harvester.harvest.async_adapter import AsyncExchangeAdapter
 from harvester.harvest.pipeline import failure_of, harvest_exchange_async
 from marketmanager import db
+from marketmanager.run_events import CHANNEL, run_event
 
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5  # seconds between looks at an empty queue (or a full worker)
+CLAIM_DELAY_PER_RUN = 0.05  # a woken worker waits this long per run it has in flight
+LISTEN_RETRY = 2.0  # seconds before listening again after the connection was lost
+
+
+def claim_delay(in_flight: int) -> float:
+    """How long a worker woken by a queued run waits before claiming: an idle one at
+    once, a busy one a little later (another process may be free), never past a look."""
+    return min(IDLE_WAIT, in_flight * CLAIM_DELAY_PER_RUN)
+
+
 DB_CONNECTIONS = 4  # claims, heartbeats and writes of one worker share these
 
 
@@ -49,6 +67,7 @@ class Worker:
         self.api_urls: dict[str, str | None] = {}
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.abandoned: dict[int, float] = {}  # run id → when its task was cancelled
+        self.wake = asyncio.Event()  # a run was queued (or one of ours ended)
 
     # ------------------------------------------------------------ claiming
 
@@ -75,6 +94,38 @@ class Worker:
     def _done(self, run_id: int, _task: object) -> None:
         self.in_flight.pop(run_id, None)
         self.abandoned.pop(run_id, None)
+        self.wake.set()  # room again: look at the queue now
+
+    # ------------------------------------------------------------ waking up
+
+    async def listen_forever(self) -> None:
+        """Set `wake` whenever a run is queued; listen again after a lost connection."""
+        while True:
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError) as error:
+                log.warning("worker.listen_lost", error=str(error))
+            await asyncio.sleep(LISTEN_RETRY)
+
+    async def _listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.ctx.database_url, autocommit=True, connect_timeout=10
+        ) as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            while True:
+                async for notify in conn.notifies(timeout=self.ctx.settings.stale_after):
+                    event = run_event(notify.payload)
+                    if event is not None and event.queued:
+                        self.wake.set()
+                await conn.execute("SELECT 1")  # raises when the server went away
+
+    async def idle(self) -> None:
+        """Wait for a wake-up (at most IDLE_WAIT), then give idler workers a head start."""
+        try:
+            await asyncio.wait_for(self.wake.wait(), IDLE_WAIT)
+        except TimeoutError:
+            return
+        await asyncio.sleep(claim_delay(len(self.in_flight)))
 
     # ------------------------------------------------------------ one run
 
@@ -151,14 +202,19 @@ class Worker:
         """Claim while there is room, until the parent says stop; then let runs finish
         (the parent gives them MM_SHUTDOWN_GRACE and puts back what is left)."""
         beating = asyncio.create_task(self.beat_forever(), name="heartbeat")
+        listening = asyncio.create_task(self.listen_forever(), name="listen")
         try:
             while not should_stop(self.ctx):
+                self.wake.clear()  # before the claim: a run queued after it wakes us
                 if len(self.in_flight) >= self.capacity or not await self._claim_safely():
-                    await asyncio.sleep(IDLE_WAIT)
+                    await self.idle()
+                else:  # more may be queued: idler workers claim those first
+                    await asyncio.sleep(claim_delay(len(self.in_flight)))
             if self.in_flight:
                 await asyncio.wait(list(self.in_flight.values()))
         finally:
             beating.cancel()
+            listening.cancel()
             for adapter in self.adapters.values():
                 await adapter.close()
 
