@@ -11,7 +11,10 @@ It claims as soon as a run is queued: a listener task wakes it on the run's NOTI
 (``mm_live``), and a look every IDLE_WAIT covers what no notification announces (a
 retry whose backoff ended, a lost listening connection). Of the workers woken
 together, the idler ones claim first (`claim_delay`), so that runs spread over the
-processes, and so over the cores, instead of piling up in one event loop.
+processes, and so over the cores, instead of piling up in one event loop; among equally
+idle ones, a worker that already holds the exchange's markets claims first, so that an
+exchange tends to stay with one worker (its markets loaded and kept once, not in every
+worker's memory).
 
 One heartbeat task beats every run in flight with one statement. A run the poller took
 away (it ran past MM_RUN_TIMEOUT, or looked stale) has its task cancelled, which closes
@@ -42,14 +45,17 @@ from marketmanager.run_events import CHANNEL, run_event
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5  # seconds between looks at an empty queue (or a full worker)
-CLAIM_DELAY_PER_RUN = 0.05  # a woken worker waits this long per run it has in flight
+CLAIM_DELAY_PER_RUN = 0.15  # a woken worker waits this long per run it has in flight
+UNFAMILIAR_DELAY = 0.1  # and this long when it does not hold the exchange's markets
 LISTEN_RETRY = 2.0  # seconds before listening again after the connection was lost
 
 
-def claim_delay(in_flight: int) -> float:
-    """How long a worker woken by a queued run waits before claiming: an idle one at
-    once, a busy one a little later (another process may be free), never past a look."""
-    return min(IDLE_WAIT, in_flight * CLAIM_DELAY_PER_RUN)
+def claim_delay(in_flight: int, familiar: bool = True) -> float:
+    """How long a worker woken by a queued run waits before claiming: an idle one that
+    holds the exchange's markets (`familiar`) at once, an idle stranger a little later,
+    a busy one later still (another process may be free), never past a look."""
+    delay = in_flight * CLAIM_DELAY_PER_RUN + (0.0 if familiar else UNFAMILIAR_DELAY)
+    return min(IDLE_WAIT, delay)
 
 
 DB_CONNECTIONS = 4  # claims, heartbeats and writes of one worker share these
@@ -68,6 +74,8 @@ class Worker:
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.abandoned: dict[int, float] = {}  # run id → when its task was cancelled
         self.wake = asyncio.Event()  # a run was queued (or one of ours ended)
+        self.queued: set[int] = set()  # exchanges whose runs were announced since the wake
+        self.familiar: set[int] = set()  # exchanges whose adapter (and markets) we hold
 
     # ------------------------------------------------------------ claiming
 
@@ -116,6 +124,7 @@ class Worker:
                 async for notify in conn.notifies(timeout=self.ctx.settings.stale_after):
                     event = run_event(notify.payload)
                     if event is not None and event.queued:
+                        self.queued.add(event.exchange_id)
                         self.wake.set()
                 await conn.execute("SELECT 1")  # raises when the server went away
 
@@ -125,7 +134,8 @@ class Worker:
             await asyncio.wait_for(self.wake.wait(), IDLE_WAIT)
         except TimeoutError:
             return
-        await asyncio.sleep(claim_delay(len(self.in_flight)))
+        familiar = not self.queued or bool(self.queued & self.familiar)
+        await asyncio.sleep(claim_delay(len(self.in_flight), familiar))
 
     # ------------------------------------------------------------ one run
 
@@ -136,6 +146,7 @@ class Worker:
         if name not in self.adapters:
             self.adapters[name] = AsyncExchangeAdapter.from_row(exchange, self.ctx.settings)
             self.api_urls[name] = exchange["api_url"]
+            self.familiar.add(exchange["id"])
         return self.adapters[name]
 
     async def _harvest(self, run: dict[str, Any], exchange: dict[str, Any]) -> None:
@@ -206,6 +217,7 @@ class Worker:
         try:
             while not should_stop(self.ctx):
                 self.wake.clear()  # before the claim: a run queued after it wakes us
+                self.queued.clear()
                 if len(self.in_flight) >= self.capacity or not await self._claim_safely():
                     await self.idle()
                 else:  # more may be queued: idler workers claim those first
