@@ -345,7 +345,7 @@ def print_memory(run: TreeRun) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--markets", type=int, default=10_000, help="per exchange")
+    parser.add_argument("--markets", type=int, default=5000, help="per exchange")
     parser.add_argument("--pool", type=int, default=4, help="MM_POOL_SIZE, and baseline processes")
     parser.add_argument("--interval", type=int, default=1, help="seconds between harvests")
     parser.add_argument("--seconds", type=float, default=30.0, help="each measured window")

@@ -10,11 +10,12 @@ per worker and are refreshed every MM_MARKETS_REFRESH_SECONDS.
 It claims as soon as a run is queued: a listener task wakes it on the run's NOTIFY
 (``mm_live``), and a look every IDLE_WAIT covers what no notification announces (a
 retry whose backoff ended, a lost listening connection). Of the workers woken
-together, the idler ones claim first (`claim_delay`), so that runs spread over the
-processes, and so over the cores, instead of piling up in one event loop; among equally
-idle ones, a worker that already holds the exchange's markets claims first, so that an
-exchange tends to stay with one worker (its markets loaded and kept once, not in every
-worker's memory).
+together, an exchange's home worker (`home_slot`: its id modulo MM_POOL_SIZE) claims
+at once, and its claims take its home exchanges' runs first; the others claim a little
+later (`claim_delay`), the busier the later. So exchanges spread over the processes,
+and so over the cores, and each exchange stays with one worker: its markets are loaded
+and kept there, not in every worker's memory. A run whose home worker is away or full
+is still claimed by another within IDLE_WAIT.
 
 One heartbeat task beats every run in flight with one statement. A run the poller took
 away (it ran past MM_RUN_TIMEOUT, or looked stale) has its task cancelled, which closes
@@ -45,17 +46,29 @@ from marketmanager.run_events import CHANNEL, run_event
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5  # seconds between looks at an empty queue (or a full worker)
-CLAIM_DELAY_PER_RUN = 0.15  # a woken worker waits this long per run it has in flight
-UNFAMILIAR_DELAY = 0.1  # and this long when it does not hold the exchange's markets
+STRANGER_DELAY = 0.2  # a woken worker waits this long for a run of another's exchange
+CLAIM_DELAY_PER_RUN = 0.1  # and this much longer per run it has in flight
 LISTEN_RETRY = 2.0  # seconds before listening again after the connection was lost
 
 
-def claim_delay(in_flight: int, familiar: bool = True) -> float:
-    """How long a worker woken by a queued run waits before claiming: an idle one that
-    holds the exchange's markets (`familiar`) at once, an idle stranger a little later,
-    a busy one later still (another process may be free), never past a look."""
-    delay = in_flight * CLAIM_DELAY_PER_RUN + (0.0 if familiar else UNFAMILIAR_DELAY)
-    return min(IDLE_WAIT, delay)
+def home_slot(exchange_id: int, pool_size: int) -> int:
+    """The slot (0-based worker number) whose worker harvests `exchange_id` by preference."""
+    return exchange_id % pool_size
+
+
+def worker_slot(name: str) -> int:
+    """``worker-3`` → 2; 0 for any other name (a lone worker)."""
+    prefix, _, number = name.rpartition("-")
+    return int(number) - 1 if prefix == "worker" and number.isdigit() else 0
+
+
+def claim_delay(in_flight: int, home: bool) -> float:
+    """How long a worker woken by a queued run waits before claiming: at once for its
+    home exchange's run, else a little later, the busier the later (the home worker, or
+    an idler one, claims meanwhile); never past its next look."""
+    if home:
+        return 0.0
+    return min(IDLE_WAIT, STRANGER_DELAY + in_flight * CLAIM_DELAY_PER_RUN)
 
 
 DB_CONNECTIONS = 4  # claims, heartbeats and writes of one worker share these
@@ -75,29 +88,38 @@ class Worker:
         self.abandoned: dict[int, float] = {}  # run id → when its task was cancelled
         self.wake = asyncio.Event()  # a run was queued (or one of ours ended)
         self.queued: set[int] = set()  # exchanges whose runs were announced since the wake
-        self.familiar: set[int] = set()  # exchanges whose adapter (and markets) we hold
+        self.pool_size = ctx.settings.pool_size
+        self.slot = worker_slot(ctx.name) % self.pool_size
 
     # ------------------------------------------------------------ claiming
 
+    def is_home(self, exchange_id: int) -> bool:
+        return home_slot(exchange_id, self.pool_size) == self.slot
+
     def _claim(self) -> Claim | None:
-        params = {"node": self.ctx.node_id, "worker": self.ctx.name}
+        params = {
+            "node": self.ctx.node_id,
+            "worker": self.ctx.name,
+            "pool_size": self.pool_size,
+            "slot": self.slot,
+        }
         with self.pool.connection() as conn:
             run = db.fetch_one(conn, "claim_run", params)
             if run is None:
                 return None
             return run, db.fetch_one(conn, "exchange_by_id", {"id": run["exchange_id"]})
 
-    async def claim(self) -> bool:
-        """Claim one run and start its task; False when none was due."""
+    async def claim(self) -> int | None:
+        """Claim one run and start its task; its exchange id, None when none was due."""
         claimed = await asyncio.to_thread(self._claim)
         if claimed is None:
-            return False
+            return None
         run, exchange = claimed
         if exchange is not None:  # else deleted between the claim and now: the run went too
             task = asyncio.create_task(self._harvest(run, exchange), name=f"run-{run['id']}")
             self.in_flight[run["id"]] = task
             task.add_done_callback(functools.partial(self._done, run["id"]))
-        return True
+        return int(run["exchange_id"])
 
     def _done(self, run_id: int, _task: object) -> None:
         self.in_flight.pop(run_id, None)
@@ -134,8 +156,8 @@ class Worker:
             await asyncio.wait_for(self.wake.wait(), IDLE_WAIT)
         except TimeoutError:
             return
-        familiar = not self.queued or bool(self.queued & self.familiar)
-        await asyncio.sleep(claim_delay(len(self.in_flight), familiar))
+        home = not self.queued or any(map(self.is_home, self.queued))
+        await asyncio.sleep(claim_delay(len(self.in_flight), home))
 
     # ------------------------------------------------------------ one run
 
@@ -146,7 +168,6 @@ class Worker:
         if name not in self.adapters:
             self.adapters[name] = AsyncExchangeAdapter.from_row(exchange, self.ctx.settings)
             self.api_urls[name] = exchange["api_url"]
-            self.familiar.add(exchange["id"])
         return self.adapters[name]
 
     async def _harvest(self, run: dict[str, Any], exchange: dict[str, Any]) -> None:
@@ -218,10 +239,13 @@ class Worker:
             while not should_stop(self.ctx):
                 self.wake.clear()  # before the claim: a run queued after it wakes us
                 self.queued.clear()
-                if len(self.in_flight) >= self.capacity or not await self._claim_safely():
+                claimed = None
+                if len(self.in_flight) < self.capacity:
+                    claimed = await self._claim_safely()
+                if claimed is None:
                     await self.idle()
-                else:  # more may be queued: idler workers claim those first
-                    await asyncio.sleep(claim_delay(len(self.in_flight)))
+                else:  # more may be queued: their home (or idler) workers claim first
+                    await asyncio.sleep(claim_delay(len(self.in_flight), self.is_home(claimed)))
             if self.in_flight:
                 await asyncio.wait(list(self.in_flight.values()))
         finally:
@@ -230,12 +254,12 @@ class Worker:
             for adapter in self.adapters.values():
                 await adapter.close()
 
-    async def _claim_safely(self) -> bool:
+    async def _claim_safely(self) -> int | None:
         try:
             return await self.claim()
         except Exception as error:  # the database is away: look again in a moment
             log.warning("run.claim_failed", error=str(error))
-            return False
+            return None
 
 
 def run(ctx: ChildContext) -> None:

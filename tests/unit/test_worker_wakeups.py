@@ -2,7 +2,7 @@
 
 import json
 
-from harvester.worker import IDLE_WAIT, claim_delay
+from harvester.worker import IDLE_WAIT, claim_delay, home_slot, worker_slot
 from marketmanager.run_events import RunEvent, run_event
 
 
@@ -24,13 +24,17 @@ def test_a_notification_that_is_not_a_run_event_is_ignored() -> None:
         assert run_event(payload) is None
 
 
-def test_an_idle_worker_holding_the_markets_claims_first_and_a_busy_one_last() -> None:
-    idle_familiar = claim_delay(0, familiar=True)
-    idle_stranger = claim_delay(0, familiar=False)
-    busy_familiar = claim_delay(1, familiar=True)
-    assert idle_familiar == 0.0
-    assert idle_familiar < idle_stranger < busy_familiar
+def test_an_exchanges_home_worker_claims_at_once_and_a_busy_stranger_last() -> None:
+    assert claim_delay(3, home=True) == 0.0
+    assert 0.0 < claim_delay(0, home=False) < claim_delay(1, home=False)
 
 
 def test_no_worker_waits_longer_than_its_next_look() -> None:
-    assert claim_delay(100, familiar=False) == IDLE_WAIT
+    assert claim_delay(100, home=False) == IDLE_WAIT
+
+
+def test_exchanges_spread_over_the_pool_by_id() -> None:
+    homes = [home_slot(exchange_id, 4) for exchange_id in range(1, 9)]
+    assert sorted(homes) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [worker_slot(f"worker-{n}") for n in (1, 2, 4)] == [0, 1, 3]
+    assert worker_slot("scheduler") == 0
