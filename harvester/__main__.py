@@ -7,12 +7,9 @@ from typing import Any
 
 import structlog
 
-from harvester import node, worker
-from harvester.candles import lane
+from harvester import node
+from harvester.child import role
 from harvester.context import ChildContext
-from harvester.control import server as control
-from harvester.poller import process as poller
-from harvester.scheduler import process as scheduler
 from harvester.tree import Child, ProcessTree
 from harvester.tree_state import ChildSlots
 from marketmanager import db
@@ -26,13 +23,16 @@ log = structlog.get_logger()
 
 
 def build_children(settings: Settings) -> list[Child]:
+    # Each child imports its own role's module: only workers and backfill load ccxt.
     children = [
-        Child("scheduler", scheduler.run),
-        Child("poller", poller.run),
-        Child("control", control.run),
-        Child("backfill", lane.run),  # candle backfills: a lane apart from the workers
+        Child("scheduler", role("harvester.scheduler.process")),
+        Child("poller", role("harvester.poller.process")),
+        Child("control", role("harvester.control.server")),
+        Child("backfill", role("harvester.candles.lane")),  # a lane apart from the workers
     ]
-    children += [Child(f"worker-{n}", worker.run) for n in range(1, settings.pool_size + 1)]
+    children += [
+        Child(f"worker-{n}", role("harvester.worker")) for n in range(1, settings.pool_size + 1)
+    ]
     return children
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import multiprocessing
 import signal
 from collections.abc import Callable
@@ -20,6 +22,17 @@ T = TypeVar("T")
 # A child that exits with this code asks its parent for a fresh one (a worker whose run
 # was taken away): the parent restarts it at once and does not count it as a failure.
 REPLACE_ME_EXIT = 3
+
+
+def run_role(module: str, ctx: ChildContext) -> None:
+    """Import `module` in this child and call its ``run(ctx)``."""
+    importlib.import_module(module).run(ctx)
+
+
+def role(module: str) -> Callable[[ChildContext], None]:
+    """The target of a child that runs `module`'s ``run(ctx)``, imported in the child only:
+    the parent (and the other children) never load what one role needs (ccxt: ~80 MB)."""
+    return functools.partial(run_role, module)
 
 
 def start_child(ctx: ChildContext) -> None:

@@ -7,6 +7,16 @@ work (claims, heartbeats, the write of a run in one transaction) runs in threads
 connections of a small pool. ccxt instances are kept per exchange, so markets load once
 per worker and are refreshed every MM_MARKETS_REFRESH_SECONDS.
 
+It claims as soon as a run is queued: a listener task wakes it on the run's NOTIFY
+(``mm_live``), and a look every IDLE_WAIT covers what no notification announces (a
+retry whose backoff ended, a lost listening connection). Of the workers woken
+together, an exchange's home worker (`home_slot`: its id modulo MM_POOL_SIZE) claims
+at once, and its claims take its home exchanges' runs first; the others claim a little
+later (`claim_delay`), the busier the later. So exchanges spread over the processes,
+and so over the cores, and each exchange stays with one worker: its markets are loaded
+and kept there, not in every worker's memory. A run whose home worker is away or full
+is still claimed by another within IDLE_WAIT.
+
 One heartbeat task beats every run in flight with one statement. A run the poller took
 away (it ran past MM_RUN_TIMEOUT, or looked stale) has its task cancelled, which closes
 its request at once; should a task not end within MM_STALE_AFTER of that, the process
@@ -21,6 +31,7 @@ import os
 import time
 from typing import Any
 
+import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
@@ -30,10 +41,36 @@ from harvester.harvest import runs
 from harvester.harvest.async_adapter import AsyncExchangeAdapter
 from harvester.harvest.pipeline import failure_of, harvest_exchange_async
 from marketmanager import db
+from marketmanager.run_events import CHANNEL, run_event
 
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5  # seconds between looks at an empty queue (or a full worker)
+STRANGER_DELAY = 0.2  # a woken worker waits this long for a run of another's exchange
+CLAIM_DELAY_PER_RUN = 0.1  # and this much longer per run it has in flight
+LISTEN_RETRY = 2.0  # seconds before listening again after the connection was lost
+
+
+def home_slot(exchange_id: int, pool_size: int) -> int:
+    """The slot (0-based worker number) whose worker harvests `exchange_id` by preference."""
+    return exchange_id % pool_size
+
+
+def worker_slot(name: str) -> int:
+    """``worker-3`` → 2; 0 for any other name (a lone worker)."""
+    prefix, _, number = name.rpartition("-")
+    return int(number) - 1 if prefix == "worker" and number.isdigit() else 0
+
+
+def claim_delay(in_flight: int, home: bool) -> float:
+    """How long a worker woken by a queued run waits before claiming: at once for its
+    home exchange's run, else a little later, the busier the later (the home worker, or
+    an idler one, claims meanwhile); never past its next look."""
+    if home:
+        return 0.0
+    return min(IDLE_WAIT, STRANGER_DELAY + in_flight * CLAIM_DELAY_PER_RUN)
+
+
 DB_CONNECTIONS = 4  # claims, heartbeats and writes of one worker share these
 
 
@@ -49,32 +86,78 @@ class Worker:
         self.api_urls: dict[str, str | None] = {}
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.abandoned: dict[int, float] = {}  # run id → when its task was cancelled
+        self.wake = asyncio.Event()  # a run was queued (or one of ours ended)
+        self.queued: set[int] = set()  # exchanges whose runs were announced since the wake
+        self.pool_size = ctx.settings.pool_size
+        self.slot = worker_slot(ctx.name) % self.pool_size
 
     # ------------------------------------------------------------ claiming
 
+    def is_home(self, exchange_id: int) -> bool:
+        return home_slot(exchange_id, self.pool_size) == self.slot
+
     def _claim(self) -> Claim | None:
-        params = {"node": self.ctx.node_id, "worker": self.ctx.name}
+        params = {
+            "node": self.ctx.node_id,
+            "worker": self.ctx.name,
+            "pool_size": self.pool_size,
+            "slot": self.slot,
+        }
         with self.pool.connection() as conn:
             run = db.fetch_one(conn, "claim_run", params)
             if run is None:
                 return None
             return run, db.fetch_one(conn, "exchange_by_id", {"id": run["exchange_id"]})
 
-    async def claim(self) -> bool:
-        """Claim one run and start its task; False when none was due."""
+    async def claim(self) -> int | None:
+        """Claim one run and start its task; its exchange id, None when none was due."""
         claimed = await asyncio.to_thread(self._claim)
         if claimed is None:
-            return False
+            return None
         run, exchange = claimed
         if exchange is not None:  # else deleted between the claim and now: the run went too
             task = asyncio.create_task(self._harvest(run, exchange), name=f"run-{run['id']}")
             self.in_flight[run["id"]] = task
             task.add_done_callback(functools.partial(self._done, run["id"]))
-        return True
+        return int(run["exchange_id"])
 
     def _done(self, run_id: int, _task: object) -> None:
         self.in_flight.pop(run_id, None)
         self.abandoned.pop(run_id, None)
+        self.wake.set()  # room again: look at the queue now
+
+    # ------------------------------------------------------------ waking up
+
+    async def listen_forever(self) -> None:
+        """Set `wake` whenever a run is queued; listen again after a lost connection."""
+        while True:
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError) as error:
+                log.warning("worker.listen_lost", error=str(error))
+            await asyncio.sleep(LISTEN_RETRY)
+
+    async def _listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.ctx.database_url, autocommit=True, connect_timeout=10
+        ) as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            while True:
+                async for notify in conn.notifies(timeout=self.ctx.settings.stale_after):
+                    event = run_event(notify.payload)
+                    if event is not None and event.queued:
+                        self.queued.add(event.exchange_id)
+                        self.wake.set()
+                await conn.execute("SELECT 1")  # raises when the server went away
+
+    async def idle(self) -> None:
+        """Wait for a wake-up (at most IDLE_WAIT), then give idler workers a head start."""
+        try:
+            await asyncio.wait_for(self.wake.wait(), IDLE_WAIT)
+        except TimeoutError:
+            return
+        home = not self.queued or any(map(self.is_home, self.queued))
+        await asyncio.sleep(claim_delay(len(self.in_flight), home))
 
     # ------------------------------------------------------------ one run
 
@@ -151,23 +234,32 @@ class Worker:
         """Claim while there is room, until the parent says stop; then let runs finish
         (the parent gives them MM_SHUTDOWN_GRACE and puts back what is left)."""
         beating = asyncio.create_task(self.beat_forever(), name="heartbeat")
+        listening = asyncio.create_task(self.listen_forever(), name="listen")
         try:
             while not should_stop(self.ctx):
-                if len(self.in_flight) >= self.capacity or not await self._claim_safely():
-                    await asyncio.sleep(IDLE_WAIT)
+                self.wake.clear()  # before the claim: a run queued after it wakes us
+                self.queued.clear()
+                claimed = None
+                if len(self.in_flight) < self.capacity:
+                    claimed = await self._claim_safely()
+                if claimed is None:
+                    await self.idle()
+                else:  # more may be queued: their home (or idler) workers claim first
+                    await asyncio.sleep(claim_delay(len(self.in_flight), self.is_home(claimed)))
             if self.in_flight:
                 await asyncio.wait(list(self.in_flight.values()))
         finally:
             beating.cancel()
+            listening.cancel()
             for adapter in self.adapters.values():
                 await adapter.close()
 
-    async def _claim_safely(self) -> bool:
+    async def _claim_safely(self) -> int | None:
         try:
             return await self.claim()
         except Exception as error:  # the database is away: look again in a moment
             log.warning("run.claim_failed", error=str(error))
-            return False
+            return None
 
 
 def run(ctx: ChildContext) -> None:

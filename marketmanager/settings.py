@@ -124,6 +124,8 @@ class Settings:
     anomaly_pct: float = field(default=20.0, metadata={"env": "MM_ANOMALY_PCT"})
     log_format: str | None = field(default=None, metadata={"env": "MM_LOG_FORMAT"})
     request_timeout: float = field(default=30.0, metadata={"env": "MM_REQUEST_TIMEOUT"})
+    # ccxt's own rate limiter; off only against a local simulator (benchmarks)
+    exchange_rate_limit: bool = field(default=True, metadata={"env": "MM_EXCHANGE_RATE_LIMIT"})
     shutdown_grace: float = field(default=20.0, metadata={"env": "MM_SHUTDOWN_GRACE"})
     live_queue_size: int = field(default=64, metadata={"env": "MM_LIVE_QUEUE_SIZE"})
 
@@ -189,6 +191,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "anomaly_pct": _positive_float,
     "log_format": _log_format,
     "request_timeout": _positive_float,
+    "exchange_rate_limit": _boolean,
     "shutdown_grace": _positive_float,
     "live_queue_size": _positive_int,
 }

@@ -198,7 +198,7 @@ ON CONFLICT DO NOTHING
 RETURNING id, exchange_id
 
 -- name: claim_run --
--- A worker takes the oldest due QUEUED run, unless its node is paused or draining.
+-- A worker takes the oldest due QUEUED run of its home exchanges (id modulo pool size = slot), else the oldest.
 UPDATE harvest_runs r
 SET state = 'RUNNING', started_at = now(), heartbeat_at = now(), node = %(node)s,
     worker = %(worker)s
@@ -207,7 +207,7 @@ WHERE r.id = (
     WHERE q.state = 'QUEUED' AND q.not_before <= now()
       AND NOT EXISTS (SELECT 1 FROM harvester_nodes n
                       WHERE n.id = %(node)s AND (n.paused OR n.draining))
-    ORDER BY q.not_before, q.id
+    ORDER BY q.exchange_id %% %(pool_size)s = %(slot)s DESC, q.not_before, q.id
     FOR UPDATE SKIP LOCKED
     LIMIT 1
 )

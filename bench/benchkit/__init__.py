@@ -7,12 +7,17 @@ The scripts run as ``python bench/NAME.py`` (so this package is importable as
 from __future__ import annotations
 
 import gc
+import json
 import logging
+import os
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
@@ -26,6 +31,46 @@ from marketmanager.settings import Settings  # noqa: E402
 
 # Only the figures on stdout: no per-run log lines.
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+@contextmanager
+def simulator_process(markets: int) -> Iterator[str]:
+    """The simulator on a free loopback port in a child process; yields its URL."""
+    command = [sys.executable, "-m", "simulator", "--port", "0", "--markets"]
+    child = subprocess.Popen(
+        [*command, str(markets), "--seed", "1"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MM_LOG_FORMAT": "json"},
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            event = json.loads(line)
+            if event.get("event") == "simulator.listening":
+                # read what it logs from now on, so that a full pipe never blocks it
+                threading.Thread(target=child.stdout.read, daemon=True).start()
+                yield str(event["url"])
+                break
+        else:
+            raise RuntimeError("the simulator exited before listening")
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+def plain_ccxt(name: str, api_url: str) -> Any:
+    """A plain sync ccxt instance of `name` pointed at `api_url`, rate limiter off,
+    markets loaded: the baseline of the harvest benchmarks."""
+    import ccxt
+
+    from harvester.harvest.adapter import rewrite_api_urls
+
+    exchange = getattr(ccxt, name)({"enableRateLimit": False, "timeout": 60_000})
+    exchange.urls["api"] = rewrite_api_urls(exchange.urls["api"], api_url)
+    exchange.load_markets()
+    return exchange
 
 
 @contextmanager

@@ -114,18 +114,21 @@ class AdapterCore:
 
     @classmethod
     def from_row(
-        cls, row: Mapping[str, Any], settings: Settings, *, enable_rate_limit: bool = True
+        cls, row: Mapping[str, Any], settings: Settings, *, enable_rate_limit: bool | None = None
     ) -> Self:
         """The adapter of an ``exchanges`` row (a dict or anything with those keys).
 
-        Turn `enable_rate_limit` off only against a local simulator (tests, benchmarks).
+        Turn `enable_rate_limit` off only against a local simulator (tests, benchmarks);
+        it defaults to the setting (``MM_EXCHANGE_RATE_LIMIT``).
         """
         return cls(
             row["name"],
             api_url=row.get("api_url"),
             request_timeout=settings.request_timeout,
             markets_refresh_seconds=settings.markets_refresh_seconds,
-            enable_rate_limit=enable_rate_limit,
+            enable_rate_limit=(
+                settings.exchange_rate_limit if enable_rate_limit is None else enable_rate_limit
+            ),
         )
 
     def _fetch_json(

@@ -40,17 +40,30 @@ class MarketRow:
     exchange_ts: dt.datetime | None
 
 
+_create_decimal = _CONTEXT.create_decimal  # Decimal(value), rounded to 38 digits: one call
+_EXACT_KINDS = frozenset({str, Decimal, int})
+
+
 def to_decimal(value: object) -> Decimal | None:
     """`value` as a finite Decimal of sane magnitude, or None (never raises)."""
-    if isinstance(value, bool) or not isinstance(value, (str, Decimal, int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    kind = type(value)
+    if kind not in _EXACT_KINDS:  # the rare cases: floats, subclasses, anything else
+        if isinstance(value, bool) or not isinstance(value, (str, Decimal, int, float)):
+            return None
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return None
+            value = repr(float(value))
     try:
-        number = _CONTEXT.plus(Decimal(repr(value) if isinstance(value, float) else value))
+        number = _create_decimal(value)  # type: ignore[arg-type]
     except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or (number and abs(number.adjusted()) > _MAX_EXPONENT):
+        try:  # what create_decimal refuses and Decimal takes: surrounding whitespace
+            number = _CONTEXT.plus(Decimal(value))  # type: ignore[arg-type]
+        except (InvalidOperation, ValueError):
+            return None
+    if not number:
+        return _CONTEXT.plus(number)  # a zero without its sign, as PostgreSQL stores it
+    if not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
         return None
     return number
 

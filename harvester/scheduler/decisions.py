@@ -27,23 +27,42 @@ def first_run_offset(exchange_id: int, interval_seconds: float) -> float:
     return ((exchange_id * _GOLDEN) % 1.0) * window
 
 
+def due_at(exchange: ExchangeSchedule, scheduler_started_at: dt.datetime) -> dt.datetime:
+    """When `exchange` is next due: `interval_seconds` after its last run finished; one
+    that never ran at the scheduler's start plus its spread offset."""
+    if exchange.last_finished_at is None:
+        offset = first_run_offset(exchange.id, exchange.interval_seconds)
+        return scheduler_started_at + dt.timedelta(seconds=offset)
+    return exchange.last_finished_at + dt.timedelta(seconds=exchange.interval_seconds)
+
+
+def _waiting(exchanges: Iterable[ExchangeSchedule]) -> Iterable[ExchangeSchedule]:
+    return (exchange for exchange in exchanges if exchange.enabled and not exchange.active_run)
+
+
 def due(
     exchanges: Iterable[ExchangeSchedule], now: dt.datetime, scheduler_started_at: dt.datetime
 ) -> list[int]:
-    """Ids of the exchanges to enqueue a SCHEDULE run for at `now`.
+    """Ids of the exchanges to enqueue a SCHEDULE run for at `now`: enabled, no active
+    run, and `due_at` reached."""
+    return [
+        exchange.id
+        for exchange in _waiting(exchanges)
+        if due_at(exchange, scheduler_started_at) <= now
+    ]
 
-    Due: enabled, no active run, and its last run finished at least `interval_seconds`
-    ago; one that never ran is due at the scheduler's start plus its spread offset.
-    """
-    chosen = []
-    for exchange in exchanges:
-        if not exchange.enabled or exchange.active_run:
-            continue
-        if exchange.last_finished_at is None:
-            offset = first_run_offset(exchange.id, exchange.interval_seconds)
-            due_at = scheduler_started_at + dt.timedelta(seconds=offset)
-        else:
-            due_at = exchange.last_finished_at + dt.timedelta(seconds=exchange.interval_seconds)
-        if due_at <= now:
-            chosen.append(exchange.id)
-    return chosen
+
+def seconds_to_next_due(
+    exchanges: Iterable[ExchangeSchedule],
+    now: dt.datetime,
+    scheduler_started_at: dt.datetime,
+    longest: float,
+) -> float:
+    """How long the scheduler may sleep after queueing what was due at `now`: until the
+    next exchange without an active run comes due, and at most `longest` seconds (an
+    exchange with an active run comes due only after that run ends, which wakes it)."""
+    upcoming = [
+        (due_at(exchange, scheduler_started_at) - now).total_seconds()
+        for exchange in _waiting(exchanges)
+    ]
+    return min([longest, *(seconds for seconds in upcoming if seconds > 0)])

@@ -19,7 +19,8 @@ from tests.support.rows import Conn, add_exchange, runs_of
 
 
 def claim(conn: Conn, node_id: str = "n1", worker: str = "worker-1") -> dict[str, Any] | None:
-    return db.fetch_one(conn, "claim_run", {"node": node_id, "worker": worker})
+    params = {"node": node_id, "worker": worker, "pool_size": 1, "slot": 0}
+    return db.fetch_one(conn, "claim_run", params)
 
 
 def test_the_scheduler_queues_due_exchanges_once(conn: Conn, db_url: str) -> None:
@@ -54,7 +55,7 @@ def test_a_claim_skips_a_run_another_connection_holds_and_runs_not_yet_due(
     conn.execute("SET lock_timeout = '10s'")
     with db.connect(db_url) as other, other.transaction():
         # Another worker is in the middle of claiming the oldest run: its row is locked.
-        locked = db.fetch_one(other, "claim_run", {"node": "n2", "worker": "worker-9"})
+        locked = claim(other, "n2", "worker-9")
         assert locked is not None and locked["exchange_id"] == held
         claimed = claim(conn)
         assert claimed is not None and claimed["exchange_id"] == free, "skipped the locked row"
@@ -226,3 +227,18 @@ def test_one_heartbeat_beats_every_running_run_and_reports_the_others(conn: Conn
     ).fetchall()
     assert [row["id"] for row in fresh] == [ids["binance"], ids["kraken"]]
     assert runs.taken_away(ids.values(), states) == {ids["bitstamp"]}
+
+
+def test_a_worker_claims_its_home_exchanges_runs_first(conn: Conn) -> None:
+    ids = [add_exchange(conn, name) for name in ("binance", "kraken", "bitstamp")]
+    for exchange in ids:  # queued oldest first, in this order
+        conn.execute(
+            "INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL')", (exchange,)
+        )
+    home = ids[2]
+    slot = home % 3
+    params = {"node": "n1", "worker": "worker-1", "pool_size": 3, "slot": slot}
+    first = db.fetch_one(conn, "claim_run", params)
+    assert first is not None and first["exchange_id"] == home, "its home run, though newest"
+    second = db.fetch_one(conn, "claim_run", params)
+    assert second is not None and second["exchange_id"] == ids[0], "then the oldest other"

@@ -12,6 +12,7 @@ from harvester.scheduler.decisions import (
     ExchangeSchedule,
     due,
     first_run_offset,
+    seconds_to_next_due,
 )
 
 T0 = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -130,3 +131,19 @@ def test_partitions_past_retention_are_dropped() -> None:
         "market_ticks_p20261120",
         "market_ticks_p20261121",
     ]
+
+
+def test_the_scheduler_sleeps_until_the_next_exchange_is_due() -> None:
+    exchanges = [
+        schedule(1, last_finished_at=T0 - seconds(50)),  # due in 10 s
+        schedule(2, last_finished_at=T0 - seconds(59.7)),  # due in 0.3 s
+        schedule(3, active_run=True, last_finished_at=T0 - seconds(59.9)),  # busy: a NOTIFY
+        schedule(4, enabled=False, last_finished_at=T0 - seconds(59.9)),
+    ]
+    assert round(seconds_to_next_due(exchanges, T0, T0, longest=1.0), 6) == 0.3
+
+
+def test_the_scheduler_sleeps_at_most_a_tick() -> None:
+    far = [schedule(1, last_finished_at=T0)]
+    assert seconds_to_next_due(far, T0, T0, longest=1.0) == 1.0
+    assert seconds_to_next_due([], T0, T0, longest=2.5) == 2.5

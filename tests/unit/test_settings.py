@@ -29,6 +29,7 @@ BAD_VALUES = {
     "MM_ANOMALY_PCT": "ten",
     "MM_LOG_FORMAT": "xml",
     "MM_REQUEST_TIMEOUT": "0",
+    "MM_EXCHANGE_RATE_LIMIT": "never",
     "MM_SHUTDOWN_GRACE": "-5",
     "MM_LIVE_QUEUE_SIZE": "0",
 }
