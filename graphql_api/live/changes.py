@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHANNEL = "mm_live"
 EDITED = "edited"  # the key of a notification that says only "this table changed"
 MARKETS_WRITTEN = "SUCCEEDED"  # the state a run commits together with its markets
 # The columns whose values make a market "changed" for `marketUpdates`.

@@ -32,7 +32,6 @@ from psycopg_pool import AsyncConnectionPool
 from graphql_api.database import Database
 from graphql_api.errors import ServiceUnavailable
 from graphql_api.live.changes import (
-    CHANNEL,
     Change,
     ChangedMarkets,
     RecentVersions,
@@ -41,6 +40,7 @@ from graphql_api.live.changes import (
 from graphql_api.live.hub import Hub
 from graphql_api.types.market import Market
 from graphql_api.types.run import HarvestRun
+from marketmanager.run_events import CHANNEL
 
 log = structlog.get_logger()
 
