@@ -1,11 +1,19 @@
-"""The extension that guards each operation: who may run it, with what variables, how big.
+"""The schema's one extension: it guards each operation (who may run it, with what
+variables, how big) and caches documents.
 
-- before parsing: a request with an Authorization header must carry a valid token, and
+strawberry sets up every hook of every extension again on each request (a context
+manager each): one extension with the four hooks it needs costs less than one per rule,
+so the rules stay plain functions elsewhere (`limits`, `storable`, `documents`) and
+are called from here.
+
+- before parsing: the token limit (`limits.MAX_TOKENS`) and the validation rules of
+  `limits.validation_rules` are set; a request with an Authorization header must carry a valid token, and
   with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED otherwise);
 - before execution: a document of several operations needs ``operationName`` (strawberry
   would pick the first); variables are coerced here first, so that a bad one is refused
   as ``BAD_USER_INPUT`` naming it (also one holding text PostgreSQL cannot store,
   `graphql_api.storable`); then the node budget of `limits` is checked;
+- parsing and validation go through the caches of `graphql_api.documents`;
 - after: the operation's name and type go to the request's trace (log line, metrics).
 """
 
@@ -16,6 +24,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
@@ -28,14 +37,24 @@ from strawberry.extensions import SchemaExtension
 
 from graphql_api.auth import READ, require_scope
 from graphql_api.context import Context
+from graphql_api.documents import parse_document, validate_parsed
 from graphql_api.errors import BAD_USER_INPUT, VALIDATION_FAILED, coded
-from graphql_api.limits import MAX_NODES, estimate_nodes, node_budget_error
+from graphql_api.limits import MAX_NODES, MAX_TOKENS, estimate_nodes, node_budget_error
 from graphql_api.storable import unstorable_variables
 
 
 class OperationGuard(SchemaExtension):
+    """Made for each request (strawberry calls the schema's factory), with the schema's
+    validation rules."""
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.rules = rules
+
     async def on_operation(self) -> AsyncIterator[None]:
-        context = self.execution_context.context
+        execution = self.execution_context
+        execution.parse_options["max_tokens"] = MAX_TOKENS
+        execution.validation_rules = self.rules
+        context = execution.context
         guarded = isinstance(context, Context)
         if guarded and (context.authorization is not None or context.settings.api_require_token):
             principal = await context.principal()
@@ -44,6 +63,18 @@ class OperationGuard(SchemaExtension):
         yield
         if isinstance(context, Context):
             self._trace(context)
+
+    def on_parse(self) -> Iterator[None]:
+        execution = self.execution_context
+        execution.graphql_document = parse_document(execution.query, **execution.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        execution.pre_execution_errors = validate_parsed(
+            execution.schema._schema, execution.graphql_document, execution.validation_rules
+        )
+        yield
 
     def on_execute(self) -> Iterator[None]:
         refusal = self._refusal()
