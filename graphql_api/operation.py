@@ -7,13 +7,14 @@ so the rules stay plain functions elsewhere (`limits`, `storable`, `documents`) 
 are called from here.
 
 - before parsing: the token limit (`limits.MAX_TOKENS`) and the validation rules of
-  `limits.validation_rules` are set; a request with an Authorization header must carry a valid token, and
-  with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED otherwise);
+  `limits.validation_rules` are set; a request with an Authorization header must carry
+  a valid token, and with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED
+  otherwise);
+- parsing and validation go through the caches of `graphql_api.documents`;
 - before execution: a document of several operations needs ``operationName`` (strawberry
   would pick the first); variables are coerced here first, so that a bad one is refused
   as ``BAD_USER_INPUT`` naming it (also one holding text PostgreSQL cannot store,
   `graphql_api.storable`); then the node budget of `limits` is checked;
-- parsing and validation go through the caches of `graphql_api.documents`;
 - after: the operation's name and type go to the request's trace (log line, metrics).
 """
 
