@@ -21,7 +21,7 @@ are called from here.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 from graphql import (
@@ -51,7 +51,7 @@ class OperationGuard(SchemaExtension):
     def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
         self.rules = rules
 
-    async def on_operation(self) -> AsyncIterator[None]:
+    async def on_operation(self) -> AsyncGenerator[None, None]:
         execution = self.execution_context
         execution.parse_options["max_tokens"] = MAX_TOKENS
         execution.validation_rules = self.rules
@@ -65,19 +65,19 @@ class OperationGuard(SchemaExtension):
         if isinstance(context, Context):
             self._trace(context)
 
-    def on_parse(self) -> Iterator[None]:
+    def on_parse(self) -> Generator[None, None, None]:
         execution = self.execution_context
         execution.graphql_document = parse_document(execution.query, **execution.parse_options)
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    def on_validate(self) -> Generator[None, None, None]:
         execution = self.execution_context
         execution.pre_execution_errors = validate_parsed(
             execution.schema._schema, execution.graphql_document, execution.validation_rules
         )
         yield
 
-    def on_execute(self) -> Iterator[None]:
+    def on_execute(self) -> Generator[None, None, None]:
         refusal = self._refusal()
         if refusal:
             self.execution_context.result = ExecutionResult(data=None, errors=refusal)

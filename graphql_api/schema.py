@@ -12,12 +12,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import present_errors
 from graphql_api.execution import FastExecutor
+from graphql_api.extension_runner import create_runner
 from graphql_api.limits import validation_rules
 from graphql_api.live.shared_events import SharedEventExecutor
 from graphql_api.live.subscription import Subscription
@@ -44,6 +47,11 @@ class MarketManagerSchema(strawberry.Schema):
         # subscriptions: identical subscribers share each event's execution
         kwargs["execution_context_class"] = SharedEventExecutor
         return super()._stream(*args, **kwargs)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return create_runner(execution_context, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
