@@ -38,7 +38,6 @@ def test_the_guard_alone_gets_the_direct_runner_and_others_strawberrys() -> None
     assert type(mixed) is SchemaExtensionsRunner
 
 
-
 @pytest.mark.parametrize("introspection", [True, False])
 @pytest.mark.parametrize("query", QUERIES)
 def test_the_direct_runner_answers_as_strawberrys_runner(introspection: bool, query: str) -> None:
