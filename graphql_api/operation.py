@@ -1,10 +1,11 @@
 """The schema's one extension: it guards each operation (who may run it, with what
 variables, how big) and caches documents.
 
-strawberry sets up every hook of every extension again on each request (a context
-manager each): one extension with the four hooks it needs costs less than one per rule,
-so the rules stay plain functions elsewhere (`limits`, `storable`, `documents`) and
-are called from here.
+Each extension costs CPU on every request (strawberry looks at all its hooks again):
+one extension with the four hooks it needs, stepped by `graphql_api.extension_runner`,
+costs far less than one per rule. The rules stay plain functions elsewhere (`limits`,
+`storable`, `documents`) and are called from here; their hooks must not catch what
+happens while they are suspended at ``yield`` (the runner does not throw it in).
 
 - before parsing: the token limit (`limits.MAX_TOKENS`) and the validation rules of
   `limits.validation_rules` are set; a request with an Authorization header must carry
