@@ -13,7 +13,7 @@ from strawberry.extensions.runner import SchemaExtensionsRunner
 
 from graphql_api.context import RequestTrace
 from graphql_api.extension_runner import GuardRunner, _AsyncStage, _Stage, create_runner
-from graphql_api.limits import validation_rules
+from graphql_api.limits import MAX_ALIASES, MAX_TOKENS, validation_rules
 from graphql_api.operation import OperationGuard
 from graphql_api.schema import create_schema
 
@@ -25,8 +25,8 @@ QUERIES = [
     "{ a: __typename } query B { __typename }",  # several operations, none chosen
     "{ __schema { queryType { name } } }",  # refused without introspection
     "{ exchanges(first: 500) { nodes { markets(first: 500) { nodes { symbol } } } } }",
-    "{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }",  # too many aliases
-    "{ __typename " + "x " * 3000 + "}",  # too many tokens
+    "{ " + " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1)) + " }",  # too many aliases
+    "{ __typename " + "x " * MAX_TOKENS + "}",  # too many tokens
 ]
 
 
