@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -27,16 +28,10 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    specified_rules,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from graphql_api.errors import VALIDATION_FAILED, coded
@@ -57,30 +52,19 @@ def _introspection(context: IgnoreContext) -> bool:
 
 
 # The rules are made once, so that validation results can be cached per document.
-_RULES = (
+_LIMIT_RULES = (
     query_depth_limiter.create_validator(MAX_DEPTH, _introspection, None),
     max_aliases.create_validator(MAX_ALIASES),
     StorableStringsRule,
 )
 
 
-class LimitRules(AddValidationRules):
-    """strawberry's QueryDepthLimiter and MaxAliasesLimiter rules, built once, and the
-    check of string literals (`graphql_api.storable`)."""
-
-    def __init__(self) -> None:
-        super().__init__(list(_RULES))
-
-
-def limit_extensions() -> list[Callable[[], SchemaExtension]]:
-    """Factories (strawberry builds fresh extensions for each request): the limits, then
-    bounded caches of parsed and validated documents (most clients repeat their queries)."""
-    return [
-        LimitRules,
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-    ]
+def validation_rules(*, introspection: bool) -> tuple[type[ASTValidationRule], ...]:
+    """graphql-core's rules, then strawberry's depth and alias limits and the check of
+    string literals (`graphql_api.storable`); without introspection, the rule refusing
+    it. Made once per schema: the tuple is part of the validation cache's key."""
+    refused = () if introspection else (NoSchemaIntrospectionCustomRule,)
+    return (*specified_rules, *_LIMIT_RULES, *refused)
 
 
 def _first(node: FieldNode, default: Any, variables: Mapping[str, Any]) -> int:

@@ -1,7 +1,17 @@
-"""The extension that guards each operation: who may run it, with what variables, how big.
+"""The schema's one extension: it guards each operation (who may run it, with what
+variables, how big) and caches documents.
 
-- before parsing: a request with an Authorization header must carry a valid token, and
-  with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED otherwise);
+Each extension costs CPU on every request (strawberry looks at all its hooks again):
+one extension with the four hooks it needs, stepped by `graphql_api.extension_runner`,
+costs far less than one per rule. The rules stay plain functions elsewhere (`limits`,
+`storable`, `documents`) and are called from here; their hooks must not catch what
+happens while they are suspended at ``yield`` (the runner does not throw it in).
+
+- before parsing: the token limit (`limits.MAX_TOKENS`) and the validation rules of
+  `limits.validation_rules` are set; a request with an Authorization header must carry
+  a valid token, and with MM_API_REQUIRE_TOKEN=1 every request must (UNAUTHENTICATED
+  otherwise);
+- parsing and validation go through the caches of `graphql_api.documents`;
 - before execution: a document of several operations needs ``operationName`` (strawberry
   would pick the first); variables are coerced here first, so that a bad one is refused
   as ``BAD_USER_INPUT`` naming it (also one holding text PostgreSQL cannot store,
@@ -12,10 +22,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
@@ -28,14 +39,24 @@ from strawberry.extensions import SchemaExtension
 
 from graphql_api.auth import READ, require_scope
 from graphql_api.context import Context
+from graphql_api.documents import parse_document, validate_parsed
 from graphql_api.errors import BAD_USER_INPUT, VALIDATION_FAILED, coded
-from graphql_api.limits import MAX_NODES, estimate_nodes, node_budget_error
+from graphql_api.limits import MAX_NODES, MAX_TOKENS, estimate_nodes, node_budget_error
 from graphql_api.storable import unstorable_variables
 
 
 class OperationGuard(SchemaExtension):
-    async def on_operation(self) -> AsyncIterator[None]:
-        context = self.execution_context.context
+    """Made for each request (strawberry calls the schema's factory), with the schema's
+    validation rules."""
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.rules = rules
+
+    async def on_operation(self) -> AsyncGenerator[None, None]:
+        execution = self.execution_context
+        execution.parse_options["max_tokens"] = MAX_TOKENS
+        execution.validation_rules = self.rules
+        context = execution.context
         guarded = isinstance(context, Context)
         if guarded and (context.authorization is not None or context.settings.api_require_token):
             principal = await context.principal()
@@ -45,7 +66,19 @@ class OperationGuard(SchemaExtension):
         if isinstance(context, Context):
             self._trace(context)
 
-    def on_execute(self) -> Iterator[None]:
+    def on_parse(self) -> Generator[None, None, None]:
+        execution = self.execution_context
+        execution.graphql_document = parse_document(execution.query, **execution.parse_options)
+        yield
+
+    def on_validate(self) -> Generator[None, None, None]:
+        execution = self.execution_context
+        execution.pre_execution_errors = validate_parsed(
+            execution.schema._schema, execution.graphql_document, execution.validation_rules
+        )
+        yield
+
+    def on_execute(self) -> Generator[None, None, None]:
         refusal = self._refusal()
         if refusal:
             self.execution_context.result = ExecutionResult(data=None, errors=refusal)

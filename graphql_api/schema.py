@@ -8,19 +8,20 @@ once, in `process_errors`, whichever way the request went.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import present_errors
 from graphql_api.execution import FastExecutor
-from graphql_api.limits import limit_extensions
+from graphql_api.extension_runner import create_runner
+from graphql_api.limits import validation_rules
 from graphql_api.live.shared_events import SharedEventExecutor
 from graphql_api.live.subscription import Subscription
 from graphql_api.mutation import Mutation
@@ -47,6 +48,11 @@ class MarketManagerSchema(strawberry.Schema):
         kwargs["execution_context_class"] = SharedEventExecutor
         return super()._stream(*args, **kwargs)
 
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return create_runner(execution_context, extensions)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -56,15 +62,13 @@ class MarketManagerSchema(strawberry.Schema):
 def create_schema(*, introspection: bool = True, fast_executor: bool = True) -> MarketManagerSchema:
     """`fast_executor`: `FastExecutor`'s short path for plain fields (MM_API_FAST_EXECUTOR),
     else graphql-core's own executor; both give the same results."""
-    extensions: list[Callable[[], SchemaExtension]] = [*limit_extensions(), OperationGuard]
-    if not introspection:
-        extensions.append(DisableIntrospection)
+    rules = validation_rules(introspection=introspection)
     return MarketManagerSchema(
         introspection=introspection,
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions,
+        extensions=[functools.partial(OperationGuard, rules)],
         config=StrawberryConfig(
             disable_field_suggestions=not introspection, name_converter=CachedNameConverter()
         ),
