@@ -81,6 +81,18 @@ def tree_pids(root: int) -> list[int]:
     return found
 
 
+def helper_name(pid: int) -> str:
+    """What multiprocessing started `pid` as (its forkserver, its resource tracker)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return str(pid)
+    for helper in ("forkserver", "resource_tracker"):
+        if f"multiprocessing.{helper} import main" in command:
+            return helper
+    return str(pid)
+
+
 def _kilobytes(path: str, key: str) -> int:
     try:
         for line in Path(path).read_text().splitlines():
@@ -100,6 +112,7 @@ class MemorySampler:
     peak_rss_kb: int = 0
     peak_pss_kb: int = 0
     peak_processes: dict[int, int] = field(default_factory=dict)  # pid → RSS kB at the peak
+    helpers: dict[int, str] = field(default_factory=dict)  # pid → multiprocessing's helper
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> MemorySampler:
@@ -117,6 +130,8 @@ class MemorySampler:
             total = sum(rss.values())
             if total > self.peak_rss_kb:
                 self.peak_rss_kb, self.peak_processes = total, rss
+                for pid in rss.keys() - self.helpers.keys():
+                    self.helpers[pid] = helper_name(pid)
             pss = sum(_kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in rss)
             self.peak_pss_kb = max(self.peak_pss_kb, pss)
 
@@ -333,7 +348,7 @@ def percentiles(values: Sequence[float]) -> str:
 def print_memory(run: TreeRun) -> None:
     memory = run.memory
     by_role = ", ".join(
-        f"{run.names.get(pid, pid)} {kb / 1024:.0f}"
+        f"{run.names.get(pid) or memory.helpers.get(pid, pid)} {kb / 1024:.0f}"
         for pid, kb in sorted(memory.peak_processes.items(), key=lambda item: -item[1])
     )
     print(

@@ -8,7 +8,6 @@ from typing import Any
 import structlog
 
 from harvester import node
-from harvester.child import role
 from harvester.context import ChildContext
 from harvester.tree import Child, ProcessTree
 from harvester.tree_state import ChildSlots
@@ -23,15 +22,17 @@ log = structlog.get_logger()
 
 
 def build_children(settings: Settings) -> list[Child]:
-    # Each child imports its own role's module: only workers and backfill load ccxt.
+    # Each child imports its own role's module: only workers and backfill load ccxt,
+    # once, in the forkserver they are forked from (their modules' pages shared).
     children = [
-        Child("scheduler", role("harvester.scheduler.process")),
-        Child("poller", role("harvester.poller.process")),
-        Child("control", role("harvester.control.server")),
-        Child("backfill", role("harvester.candles.lane")),  # a lane apart from the workers
+        Child("scheduler", "harvester.scheduler.process"),
+        Child("poller", "harvester.poller.process"),
+        Child("control", "harvester.control.server"),
+        Child("backfill", "harvester.candles.lane", forked=True),  # apart from the workers
     ]
     children += [
-        Child(f"worker-{n}", role("harvester.worker")) for n in range(1, settings.pool_size + 1)
+        Child(f"worker-{n}", "harvester.worker", forked=True)
+        for n in range(1, settings.pool_size + 1)
     ]
     return children
 

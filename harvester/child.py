@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import multiprocessing
 import signal
@@ -25,14 +24,10 @@ REPLACE_ME_EXIT = 3
 
 
 def run_role(module: str, ctx: ChildContext) -> None:
-    """Import `module` in this child and call its ``run(ctx)``."""
+    """Import `module` in this child and call its ``run(ctx)``: every child's target. The
+    parent never imports a role's module (ccxt: ~80 MB); a forked child finds it imported
+    already by its forkserver (harvester.tree)."""
     importlib.import_module(module).run(ctx)
-
-
-def role(module: str) -> Callable[[ChildContext], None]:
-    """The target of a child that runs `module`'s ``run(ctx)``, imported in the child only:
-    the parent (and the other children) never load what one role needs (ccxt: ~80 MB)."""
-    return functools.partial(run_role, module)
 
 
 def start_child(ctx: ChildContext) -> None:

@@ -16,29 +16,35 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.context import SpawnProcess
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
 import structlog
 
-from harvester.child import REPLACE_ME_EXIT
+from harvester.child import REPLACE_ME_EXIT, run_role
 from harvester.context import ChildContext
 from harvester.restarts import RestartHistory
 from harvester.tree_state import ChildSlots
 
 log = structlog.get_logger()
 
-Target = Callable[[ChildContext], None]
 MakeContext = Callable[[str, Any, ChildSlots], ChildContext]
 SPAWN = multiprocessing.get_context("spawn")
+# Children that share their heavy imports (ccxt) are forked from one forkserver that
+# imported their modules once, then this one (it freezes that heap; see its docstring).
+FORKSERVER = multiprocessing.get_context("forkserver")
+FORKSERVER_READY = "harvester.forkserver"
 
 
 @dataclass
 class Child:
     name: str
-    target: Target
-    process: SpawnProcess | None = None
+    module: str  # its role: the module whose run(ctx) it runs
+    # forked from the forkserver with `module` imported there (pages shared with its
+    # siblings); else spawned: a fresh interpreter that imports `module` alone
+    forked: bool = False
+    process: BaseProcess | None = None
     started_at: float = 0.0
     restart_at: float | None = None
     history: RestartHistory = field(default_factory=RestartHistory)
@@ -123,10 +129,14 @@ class ProcessTree:
         self.beat_every = beat_every
         self.signals = Signals()
         self.slots = ChildSlots([child.name for child in children])
+        preload = [child.module for child in children if child.forked]
+        if preload:
+            FORKSERVER.set_forkserver_preload([*dict.fromkeys(preload), FORKSERVER_READY])
 
     def _start(self, child: Child) -> None:
         context = self.make_context(child.name, self.stop_event, self.slots)
-        process = SPAWN.Process(target=child.target, args=(context,), name=child.name)
+        start = FORKSERVER if child.forked else SPAWN
+        process = start.Process(target=run_role, args=(child.module, context), name=child.name)
         process.start()
         child.process, child.started_at, child.restart_at = process, time.time(), None
         self._publish(child)

@@ -11,7 +11,7 @@ from typing import Any
 
 from simulator.server import SimulatorServer
 from tests.support.daemon import Supervised, holds, try_status, wait_for_state
-from tests.support.processes import alive, marketmanager, wait_for
+from tests.support.processes import alive, descendants, marketmanager, wait_for
 from tests.support.rows import HOUR, Conn, add_exchange, mark_harvested, run_by_id, runs_of
 
 INTERVAL = 5
@@ -71,7 +71,9 @@ def test_a_killed_parent_is_restarted_and_its_orphans_leave_nothing_running(
     with Supervised(db_url, tmp_path / "data") as supervised:
         old_pid = supervised.wait_running("harvester")
         old_node = _node_of(conn, old_pid)
-        orphans = [child["pid"] for child in old_node["processes"]]
+        # its children, and every other process of its tree (the forkserver its workers
+        # were forked from, multiprocessing's resource tracker)
+        orphans = {child["pid"] for child in old_node["processes"]} | set(descendants(old_pid))
         in_flight = wait_for(
             lambda: conn.execute(
                 "SELECT id FROM harvest_runs WHERE node = %s AND state = 'RUNNING'",

@@ -78,6 +78,26 @@ def session_pids(session: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Pids of the live children of `pid`, their children, and so on (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid …
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, ()))
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], ()))
+    return found
+
+
 def kill_session(session: int) -> None:
     """SIGKILL every process of a session started with ``start_new_session=True``.
 

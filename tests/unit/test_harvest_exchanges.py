@@ -219,3 +219,33 @@ def test_a_body_that_is_not_json_is_a_bad_response(monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(adapter, "_http_fetch", lambda *args: "<html>edge error</html>")
         with pytest.raises(ccxt.BadResponse, match="cannot parse"):
             adapter.fetch_tickers()
+
+
+def _market(market_id: str, symbol: str, kind: str) -> dict[str, Any]:
+    base, quote = symbol.split(":")[0].split("/")
+    return {
+        "id": market_id,
+        "symbol": symbol,
+        "base": base,
+        "quote": quote,
+        "type": kind,
+        "spot": kind == "spot",
+        "swap": kind == "swap",
+        "linear": kind == "swap" or None,
+        "info": {"symbol": market_id, "filters": [{"minQty": "0.001"}]},
+    }
+
+
+def test_markets_by_id_hold_the_markets_themselves_not_a_second_copy() -> None:
+    spot = _market("BTCUSDT", "BTC/USDT", "spot")
+    swap = _market("BTCUSDT", "BTC/USDT:USDT", "swap")  # the same id: ccxt lists both
+    with ExchangeAdapter("binance") as adapter:
+        adapter.install_markets([spot, swap, _market("ETHBTC", "ETH/BTC", "spot")])
+        exchange = adapter.exchange
+        for market_id, markets in exchange.markets_by_id.items():
+            for market in markets:
+                assert market is exchange.markets[market["symbol"]], market_id
+        # what ticker parsers look up: the market with its defaults filled in
+        assert exchange.safe_market("BTCUSDT", None, None, "spot") is exchange.markets["BTC/USDT"]
+        assert exchange.safe_market("BTCUSDT", None, None, "swap")["symbol"] == "BTC/USDT:USDT"
+        assert exchange.safe_market("ETHBTC")["taker"] == exchange.fees["trading"]["taker"]
