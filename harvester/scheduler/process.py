@@ -38,13 +38,7 @@ class Scheduler:
         self.tick_seconds = tick_seconds
         self.next_tick_in = tick_seconds  # seconds until the next exchange comes due
         self.run_finished = False  # a finished run was announced since the last tick
-        conn.add_notify_handler(self._notified)
         conn.execute(f"LISTEN {CHANNEL}")
-
-    def _notified(self, notify: psycopg.Notify) -> None:
-        event = run_event(notify.payload)
-        if event is not None and event.finished:
-            self.run_finished = True
 
     def _take_lead(self) -> bool:
         if not self.leader:
@@ -85,8 +79,11 @@ class Scheduler:
         """Sleep until the next exchange comes due, or a run finishes, whichever is first."""
         deadline = time.monotonic() + self.next_tick_in
         while not self.run_finished and (left := deadline - time.monotonic()) > 0:
-            for _ in self.conn.notifies(timeout=left, stop_after=1):
-                pass  # the handler notes a finished run
+            # Notifications that arrived during the tick wait in psycopg's backlog and come
+            # first (a notify handler would stop that, and psycopg warns against mixing both).
+            for notify in self.conn.notifies(timeout=left, stop_after=1):
+                event = run_event(notify.payload)
+                self.run_finished = self.run_finished or bool(event and event.finished)
 
     def step(self) -> None:
         self.tick()
