@@ -36,6 +36,15 @@ def chart_points(browser: Any) -> int:
     return int(count or 0)
 
 
+def live_summary(browser: Any) -> str:
+    """The live section's summary line, read in one script: the section is replaced as a
+    whole when it is fetched again, so an element found before may be gone when read."""
+    text = browser.execute_script(
+        "const s = document.querySelector('#live .summary'); return s && s.innerText;"
+    )
+    return str(text or "")
+
+
 def test_the_status_page_shows_the_harvest_and_moves_without_reloading(
     db_url: str, settings: Settings, driver: Any, tmp_path: Path
 ) -> None:
@@ -79,7 +88,7 @@ def test_the_status_page_shows_the_harvest_and_moves_without_reloading(
                     assert expected in page, (expected, page)
                 before = chart_points(driver)
                 assert before >= 1
-                summary = driver.find_element(By.CSS_SELECTOR, "#live .summary").text
+                summary = live_summary(driver)
                 driver.save_screenshot(str(tmp_path / "status.png"))
 
                 for _ in range(MAX_HARVESTS):  # pushed through marketUpdates, no reload
@@ -98,7 +107,7 @@ def test_the_status_page_shows_the_harvest_and_moves_without_reloading(
                     == 1
                 )
                 wait_for(  # the live section ("as of HH:MM:SS") is fetched again on a run change
-                    lambda: driver.find_element(By.CSS_SELECTOR, "#live .summary").text != summary,
+                    lambda: live_summary(driver) != summary,
                     30,
                     "the live section's refresh",
                 )
