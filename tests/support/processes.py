@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -61,9 +61,9 @@ def pids_of(pattern: str) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def session_pids(session: int) -> list[int]:
-    """Pids of the live processes whose session id is `session` (Linux /proc)."""
-    found = []
+def live_processes() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields after ``(comm)`` in /proc/PID/stat: state ppid pgrp session …) of
+    every process that is not a zombie (Linux /proc)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -71,26 +71,21 @@ def session_pids(session: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:  # gone meanwhile
             continue
-        # pid (comm) state ppid pgrp session …; comm may hold spaces and parentheses
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == session and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
+        fields = stat[stat.rindex(")") + 2 :].split()  # comm may hold spaces and parentheses
+        if fields[0] != "Z":
+            yield int(entry.name), fields
+
+
+def session_pids(session: int) -> list[int]:
+    """Pids of the live processes whose session id is `session`."""
+    return [pid for pid, fields in live_processes() if int(fields[3]) == session]
 
 
 def descendants(pid: int) -> list[int]:
-    """Pids of the live children of `pid`, their children, and so on (Linux /proc)."""
+    """Pids of the live children of `pid`, their children, and so on."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid …
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    for child, fields in live_processes():
+        children.setdefault(int(fields[1]), []).append(child)
     found, todo = [], list(children.get(pid, ()))
     while todo:
         found.append(todo.pop())
