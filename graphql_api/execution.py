@@ -15,7 +15,9 @@ executors on the cases that matter and compares.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Iterable
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from graphql import (
@@ -30,7 +32,22 @@ from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graphql_api.leaves import SLOW, FieldDetailsList, FieldPlan, GroupedFieldSet, plan_fields
+from graphql_api.leaves import SLOW, FieldDetailsList, FieldPlan, GroupedFieldSet, shared_plan
+
+
+@functools.cache
+def plain_object_type(kind: type) -> bool:
+    """Whether every instance of `kind` is a plain result object: a strawberry type
+    that is not an error and not awaitable (what graphql-core checks item by item: a
+    page's items are a few types, checked once each). No ``__getattr__``, so that
+    ``hasattr(item, "__await__")`` cannot answer otherwise for an instance."""
+    return (
+        hasattr(kind, "__strawberry_definition__")
+        and not issubclass(kind, (Exception, CoroutineType, GeneratorType))
+        and not hasattr(kind, "__await__")
+        and not hasattr(kind, "__getattr__")
+        and kind.__getattribute__ is object.__getattribute__
+    )
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -47,7 +64,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         key = (parent.name, id(fields))
         cached = self._plans.get(key)
         if cached is None:
-            cached = self._plans[key] = (fields, plan_fields(parent, fields))
+            cached = self._plans[key] = (fields, shared_plan(parent, fields))
         return cached[1]
 
     def execute_fields(
@@ -113,8 +130,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         fields = self._list_fields(object_type, field_details_list, position_context)
         if fields is not None:
             items = list(items)
-            is_awaitable = self.is_awaitable
-            if not any(i is None or isinstance(i, Exception) or is_awaitable(i) for i in items):
+            if all(map(plain_object_type, set(map(type, items)))):
                 return self._complete_objects(
                     item_type, object_type, fields, field_details_list, path, items
                 )

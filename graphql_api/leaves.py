@@ -33,12 +33,15 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails
 
+from graphql_api.identity_cache import IdentityCache
+
 FieldDetailsList = Sequence[FieldDetails]
 GroupedFieldSet = Mapping[str, FieldDetailsList]
 SLOW = object()  # "let graphql-core complete this one"
 STRAWBERRY_DEFINITION = "strawberry-definition"
 BASIC_RESOLVER = "_get_basic_result"  # strawberry's resolver of basic fields
 _UNPLAIN = (Exception, CoroutineType, GeneratorType)  # errors, and what may be awaitable
+PLAN_CACHE_SIZE = 4096  # selection sets of the documents in `documents`' caches
 
 
 def _int_in_range(value: int) -> bool:
@@ -157,6 +160,23 @@ class FieldPlan:
                 return None
             result[response_name] = value
         return result
+
+
+_plans: IdentityCache[FieldPlan] = IdentityCache(PLAN_CACHE_SIZE)
+
+
+def shared_plan(parent: GraphQLObjectType, fields: GroupedFieldSet) -> FieldPlan:
+    """`plan_fields`, kept across requests by the identity of `parent` and of the
+    selected nodes, which come from the (cached) parsed document: the response names and
+    what `leaf_field` looks at follow from them. Fields with fragment variables (values
+    of this request) are planned afresh."""
+    nodes: list[object] = [parent]
+    for details in fields.values():
+        for selected in details:
+            if selected.fragment_variable_values:
+                return plan_fields(parent, fields)
+            nodes.append(selected.node)
+    return _plans.get(tuple(nodes), lambda: plan_fields(parent, fields))
 
 
 def plan_fields(parent: GraphQLObjectType, fields: GroupedFieldSet) -> FieldPlan:

@@ -27,6 +27,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
@@ -41,8 +42,17 @@ from graphql_api.auth import READ, require_scope
 from graphql_api.context import Context
 from graphql_api.documents import parse_document, validate_parsed
 from graphql_api.errors import BAD_USER_INPUT, VALIDATION_FAILED, coded
-from graphql_api.limits import MAX_NODES, MAX_TOKENS, estimate_nodes, node_budget_error
+from graphql_api.identity_cache import IdentityCache
+from graphql_api.limits import (
+    DOCUMENT_CACHE_SIZE,
+    MAX_NODES,
+    MAX_TOKENS,
+    estimate_nodes,
+    node_budget_error,
+)
 from graphql_api.storable import unstorable_variables
+
+_static_nodes: IdentityCache[int] = IdentityCache(DOCUMENT_CACHE_SIZE)  # no variables
 
 
 class OperationGuard(SchemaExtension):
@@ -73,8 +83,10 @@ class OperationGuard(SchemaExtension):
 
     def on_validate(self) -> Generator[None, None, None]:
         execution = self.execution_context
+        document = execution.graphql_document
+        assert document is not None, "strawberry validates a parsed document"
         execution.pre_execution_errors = validate_parsed(
-            execution.schema._schema, execution.graphql_document, execution.validation_rules
+            execution.schema._schema, document, execution.validation_rules
         )
         yield
 
@@ -98,18 +110,21 @@ class OperationGuard(SchemaExtension):
         if operation is None:
             return None  # graphql-core says why
         schema = execution.schema._schema
-        coerced = get_variable_values(
-            schema, operation.variable_definitions or (), execution.variables or {}, 20
-        )
-        if isinstance(coerced, list):
-            return [_bad_variable(error) for error in coerced]
-        unstorable = unstorable_variables(coerced.coerced)
-        if unstorable:
-            return unstorable
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        nodes = estimate_nodes(schema, operation, fragments, coerced.coerced)
+        if not operation.variable_definitions:  # the estimate depends on the document alone
+            nodes = _static_nodes.get(
+                (schema, document, operation),
+                lambda: estimate_nodes(schema, operation, _fragments(document), {}),
+            )
+        else:
+            coerced = get_variable_values(
+                schema, operation.variable_definitions, execution.variables or {}, 20
+            )
+            if isinstance(coerced, list):
+                return [_bad_variable(error) for error in coerced]
+            unstorable = unstorable_variables(coerced.coerced)
+            if unstorable:
+                return unstorable
+            nodes = estimate_nodes(schema, operation, _fragments(document), coerced.coerced)
         return [node_budget_error(nodes)] if nodes > MAX_NODES else None  # type: ignore[list-item]
 
     def _trace(self, context: Context) -> None:
@@ -117,6 +132,10 @@ class OperationGuard(SchemaExtension):
         context.trace.operation_name = execution.operation_name
         with contextlib.suppress(RuntimeError):  # no single operation in the document
             context.trace.operation_type = execution.operation_type.value
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def _bad_variable(error: GraphQLError) -> GraphQLError:

@@ -19,6 +19,7 @@ from strawberry.types.private import is_private
 from strawberry.utils.str_converters import to_camel_case
 
 Columns = tuple[str, ...]  # sorted column names; None stands for all of them
+COLUMNS_CACHE_SIZE = 4096  # connection fields of the documents in `documents`' caches
 
 
 @dataclass(frozen=True, eq=False)  # one per type, compared by identity

@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
+from graphql_api import arguments
 from graphql_api.errors import present_errors
 from graphql_api.execution import FastExecutor
 from graphql_api.extension_runner import create_runner
@@ -61,7 +62,9 @@ class MarketManagerSchema(strawberry.Schema):
 
 def create_schema(*, introspection: bool = True, fast_executor: bool = True) -> MarketManagerSchema:
     """`fast_executor`: `FastExecutor`'s short path for plain fields (MM_API_FAST_EXECUTOR),
-    else graphql-core's own executor; both give the same results."""
+    else graphql-core's own executor; both give the same results. Arguments are converted
+    by `graphql_api.arguments` (the same values as strawberry's, planned once per field)."""
+    arguments.install()
     rules = validation_rules(introspection=introspection)
     return MarketManagerSchema(
         introspection=introspection,

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from graphql_api.context import Info
+from graphql_api.identity_cache import IdentityCache
 from graphql_api.paging.cursors import DEFAULT_PAGE_SIZE, check_first, decode_cursor
 from graphql_api.paging.listings import (
     Filters,
@@ -21,10 +22,11 @@ from graphql_api.paging.listings import (
     like_pattern,
     page_sql,
 )
-from graphql_api.projection import Columns, Projection, node_field_names
+from graphql_api.projection import COLUMNS_CACHE_SIZE, Columns, Projection, node_field_names
 from graphql_api.types.connection import Connection, build_connection
 
 C = TypeVar("C", bound=Connection[Any])
+_columns: IdentityCache[Columns | None] = IdentityCache(COLUMNS_CACHE_SIZE)
 
 Row = dict[str, Any]
 
@@ -34,20 +36,15 @@ def search_pattern(search: str | None) -> str | None:
 
 
 def selected_columns(info: Info, projection: Projection) -> Columns | None:
-    """The columns the nodes of this connection field need. Worked out once per request
-    for each field of the query: the markets of 50 exchanges share the answer."""
-    shape = []
-    path: Any = info.path
-    while path is not None:
-        if not isinstance(path.key, int):  # list indices aside
-            shape.append((path.key, path.typename))
-        path = path.prev
-    key = (projection, tuple(shape))
-    memo = info.context.memo
-    if key not in memo:
-        memo[key] = projection.columns(node_field_names(info.selected_fields))
-    columns: Columns | None = memo[key]
-    return columns
+    """The columns the nodes of this connection field need. They follow from the
+    document's nodes for the field (directives are ignored: `graphql_api.projection`),
+    so they are worked out once per field of a parsed document and kept by the identity
+    of its nodes: the markets of 50 exchanges, and each request repeating the query,
+    share the answer."""
+    nodes = info._raw_info.field_nodes
+    return _columns.get(
+        (projection, *nodes), lambda: projection.columns(node_field_names(info.selected_fields))
+    )
 
 
 def page_request(
