@@ -22,18 +22,15 @@ log = structlog.get_logger()
 
 
 def build_children(settings: Settings) -> list[Child]:
-    # Each child imports its own role's module: only workers and backfill load ccxt,
-    # once, in the forkserver they are forked from (their modules' pages shared).
+    # Every child is forked from the forkserver, which imported every role's module (and
+    # ccxt, for workers and backfill) once: their pages are shared, not copied into each.
     children = [
         Child("scheduler", "harvester.scheduler.process"),
         Child("poller", "harvester.poller.process"),
         Child("control", "harvester.control.server"),
-        Child("backfill", "harvester.candles.lane", forked=True),  # apart from the workers
+        Child("backfill", "harvester.candles.lane"),  # apart from the workers
     ]
-    children += [
-        Child(f"worker-{n}", "harvester.worker", forked=True)
-        for n in range(1, settings.pool_size + 1)
-    ]
+    children += [Child(f"worker-{n}", "harvester.worker") for n in range(1, settings.pool_size + 1)]
     return children
 
 

@@ -25,8 +25,8 @@ REPLACE_ME_EXIT = 3
 
 def run_role(module: str, ctx: ChildContext) -> None:
     """Import `module` in this child and call its ``run(ctx)``: every child's target. The
-    parent never imports a role's module (ccxt: ~80 MB); a forked child finds it imported
-    already by its forkserver (harvester.tree)."""
+    parent never imports a role's module (ccxt: ~80 MB); the child finds it imported
+    already by the forkserver it was forked from (harvester.tree)."""
     importlib.import_module(module).run(ctx)
 
 

@@ -1,4 +1,4 @@
-"""What every harvester child process is handed (picklable, for the spawn start method)."""
+"""What every harvester child process is handed (picklable: it goes to the forkserver)."""
 
 from __future__ import annotations
 

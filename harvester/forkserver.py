@@ -1,8 +1,9 @@
 """The last module the harvester's forkserver imports, after the modules it preloads.
 
-Workers and backfill are forked from one forkserver process that imported ccxt and
-their roles once (harvester.tree), so their ~120 MB of modules are pages shared by all
-of them rather than copied into each. This module readies that process for forking:
+Every child of the harvester is forked from one forkserver process that imported ccxt
+and the children's roles once (harvester.tree), so their ~120 MB of modules are pages
+shared by all of them rather than copied into each. This module readies that process
+for forking:
 
 - ``gc.freeze()``: the objects imported so far move to a permanent generation that the
   collector never walks, so a collection in a child does not write to (and copy) the

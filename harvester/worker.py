@@ -9,13 +9,14 @@ per worker and are refreshed every MM_MARKETS_REFRESH_SECONDS.
 
 It claims as soon as a run is queued: a listener task wakes it on the run's NOTIFY
 (``mm_live``), and a look every IDLE_WAIT covers what no notification announces (a
-retry whose backoff ended, a lost listening connection). Of the workers woken
-together, an exchange's home worker (`home_slot`: its id modulo MM_POOL_SIZE) claims
-at once, and its claims take its home exchanges' runs first; the others claim a little
-later (`claim_delay`), the busier the later. So exchanges spread over the processes,
-and so over the cores, and each exchange stays with one worker: its markets are loaded
-and kept there, not in every worker's memory. A run whose home worker is away or full
-is still claimed by another within IDLE_WAIT.
+retry whose backoff ended, a lost listening connection). Each exchange has a home
+worker (`home_slot`: its id modulo MM_POOL_SIZE) that alone claims its runs, its home
+exchanges' first; another worker claims one only once it waited STRANGER_AFTER
+seconds past due (its home worker is away, or full), the busier worker the later
+(`stranger_after`). So exchanges spread over the processes, and so over the cores, and
+each exchange's markets are loaded and kept by one worker, not in every worker's
+memory (a 5,000-market exchange costs 40-70 MB); an instance a worker no longer needs
+is let go (`harvester.kept_markets`).
 
 One heartbeat task beats every run in flight with one statement. A run the poller took
 away (it ran past MM_RUN_TIMEOUT, or looked stale) has its task cancelled, which closes
@@ -26,7 +27,9 @@ exits and its parent starts a fresh one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
+import gc
 import os
 import time
 from typing import Any
@@ -35,18 +38,24 @@ import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
+from harvester import heap
 from harvester.child import REPLACE_ME_EXIT, should_stop, start_child
 from harvester.context import ChildContext
 from harvester.harvest import runs
 from harvester.harvest.async_adapter import AsyncExchangeAdapter
 from harvester.harvest.pipeline import failure_of, harvest_exchange_async
+from harvester.kept_markets import Kept, to_release
 from marketmanager import db
 from marketmanager.run_events import CHANNEL, run_event
 
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5  # seconds between looks at an empty queue (or a full worker)
-STRANGER_DELAY = 0.2  # a woken worker waits this long for a run of another's exchange
+# A run is claimed by another worker than its exchange's home worker only once it waited
+# this long past due: its home worker is away (dead, restarting) or full. Well within
+# the 5 s of lateness bench/capacity.py allows, with a look (IDLE_WAIT) on top.
+STRANGER_AFTER = 2.0
+STRANGER_DELAY = 0.2  # after it claimed such a run, a worker waits this long to claim again
 CLAIM_DELAY_PER_RUN = 0.1  # and this much longer per run it has in flight
 LISTEN_RETRY = 2.0  # seconds before listening again after the connection was lost
 
@@ -62,10 +71,16 @@ def worker_slot(name: str) -> int:
     return int(number) - 1 if prefix == "worker" and number.isdigit() else 0
 
 
+def stranger_after(in_flight: int) -> float:
+    """How long past due a run waits for its home worker before a worker with
+    `in_flight` runs claims it: the busier the later (an idler worker claims first)."""
+    return STRANGER_AFTER + in_flight * CLAIM_DELAY_PER_RUN
+
+
 def claim_delay(in_flight: int, home: bool) -> float:
-    """How long a worker woken by a queued run waits before claiming: at once for its
-    home exchange's run, else a little later, the busier the later (the home worker, or
-    an idler one, claims meanwhile); never past its next look."""
+    """How long a worker waits before claiming again: at once after its home exchange's
+    run, else a little later, the busier the later (an idler worker claims meanwhile);
+    never past its next look."""
     if home:
         return 0.0
     return min(IDLE_WAIT, STRANGER_DELAY + in_flight * CLAIM_DELAY_PER_RUN)
@@ -84,6 +99,10 @@ class Worker:
         self.capacity = ctx.settings.runs_per_worker
         self.adapters: dict[str, AsyncExchangeAdapter] = {}
         self.api_urls: dict[str, str | None] = {}
+        # by exchange name, beside its adapter: its id, its runs in flight, when one ended
+        self.exchange_ids: dict[str, int] = {}
+        self.runs_using: collections.Counter[str] = collections.Counter()
+        self.last_used: dict[str, float] = {}
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.abandoned: dict[int, float] = {}  # run id → when its task was cancelled
         self.wake = asyncio.Event()  # a run was queued (or one of ours ended)
@@ -96,12 +115,13 @@ class Worker:
     def is_home(self, exchange_id: int) -> bool:
         return home_slot(exchange_id, self.pool_size) == self.slot
 
-    def _claim(self) -> Claim | None:
+    def _claim(self, in_flight: int) -> Claim | None:
         params = {
             "node": self.ctx.node_id,
             "worker": self.ctx.name,
             "pool_size": self.pool_size,
             "slot": self.slot,
+            "stranger_after": stranger_after(in_flight),
         }
         with self.pool.connection() as conn:
             run = db.fetch_one(conn, "claim_run", params)
@@ -111,7 +131,7 @@ class Worker:
 
     async def claim(self) -> int | None:
         """Claim one run and start its task; its exchange id, None when none was due."""
-        claimed = await asyncio.to_thread(self._claim)
+        claimed = await asyncio.to_thread(self._claim, len(self.in_flight))
         if claimed is None:
             return None
         run, exchange = claimed
@@ -151,13 +171,19 @@ class Worker:
                 await conn.execute("SELECT 1")  # raises when the server went away
 
     async def idle(self) -> None:
-        """Wait for a wake-up (at most IDLE_WAIT), then give idler workers a head start."""
-        try:
-            await asyncio.wait_for(self.wake.wait(), IDLE_WAIT)
-        except TimeoutError:
-            return
-        home = not self.queued or any(map(self.is_home, self.queued))
-        await asyncio.sleep(claim_delay(len(self.in_flight), home))
+        """Wait until a run of a home exchange is queued, or one of ours ended, but no
+        longer than IDLE_WAIT (the next look: runs of others' exchanges are claimed only
+        once they waited STRANGER_AFTER)."""
+        deadline = time.monotonic() + IDLE_WAIT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                await asyncio.wait_for(self.wake.wait(), left)
+            except TimeoutError:
+                return
+            if not self.queued or any(map(self.is_home, self.queued)):
+                return
+            self.wake.clear()
+            self.queued.clear()
 
     # ------------------------------------------------------------ one run
 
@@ -174,6 +200,17 @@ class Worker:
         # A task runs in a copy of the context: these stay bound to this run's lines.
         structlog.contextvars.bind_contextvars(exchange=exchange["name"], run_id=run["id"])
         log.info("run.claimed", trigger=run["trigger"], attempt=run["attempt"])
+        name = exchange["name"]
+        self.exchange_ids[name] = int(exchange["id"])
+        self.runs_using[name] += 1
+        try:
+            await self._harvest_with_adapter(run, exchange)
+        finally:
+            self.runs_using[name] -= 1
+            self.last_used[name] = time.monotonic()
+            heap.trim()  # what the run parsed and wrote is garbage now
+
+    async def _harvest_with_adapter(self, run: dict[str, Any], exchange: dict[str, Any]) -> None:
         try:
             try:
                 adapter = await self.adapter(exchange)
@@ -190,6 +227,39 @@ class Worker:
     def _fail(self, run_id: int, error: Exception) -> None:
         with self.pool.connection() as conn:
             runs.finish_failed(conn, run_id, failure_of(error).error, retryable=False)
+
+    # ------------------------------------------------------------ markets kept
+
+    def _enabled_intervals(self) -> dict[int, float]:
+        with self.pool.connection() as conn:
+            rows = db.fetch_all(conn, "enabled_exchange_intervals")
+        return {int(row["id"]): float(row["interval_seconds"]) for row in rows}
+
+    async def release_unneeded(self) -> None:
+        """Let go of the ccxt instances (and markets) this worker no longer needs."""
+        if not self.adapters:
+            return
+        intervals = await asyncio.to_thread(self._enabled_intervals)
+        now = time.monotonic()
+        kept = {
+            name: Kept(
+                exchange_id=self.exchange_ids[name],
+                home=self.is_home(self.exchange_ids[name]),
+                unused_since=None if self.runs_using[name] else self.last_used.get(name, now),
+            )
+            for name in self.adapters
+        }
+        refresh = self.ctx.settings.markets_refresh_seconds
+        released = []  # all out of reach before the first await: a run starting then makes anew
+        for name, reason in to_release(kept, intervals, now, refresh).items():
+            log.info("worker.markets_released", exchange=name, reason=reason)
+            del self.api_urls[name]
+            released.append(self.adapters.pop(name))
+        for adapter in released:
+            await adapter.close()
+        if released:
+            gc.collect()  # a ccxt instance is in reference cycles
+            heap.trim()
 
     # ------------------------------------------------------------ heartbeats
 
@@ -227,6 +297,10 @@ class Worker:
         while True:
             await asyncio.sleep(every)
             await self.beat()
+            try:
+                await self.release_unneeded()
+            except Exception as error:  # the database is away: next time
+                log.warning("worker.release_failed", error=str(error))
 
     # ------------------------------------------------------------ the loop
 

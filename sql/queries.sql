@@ -198,13 +198,15 @@ ON CONFLICT DO NOTHING
 RETURNING id, exchange_id
 
 -- name: claim_run --
--- A worker takes the oldest due QUEUED run of its home exchanges (id modulo pool size = slot), else the oldest.
+-- A worker takes the oldest due QUEUED run of its home exchanges (id modulo pool size = slot), else the oldest that waited stranger_after s.
 UPDATE harvest_runs r
 SET state = 'RUNNING', started_at = now(), heartbeat_at = now(), node = %(node)s,
     worker = %(worker)s
 WHERE r.id = (
     SELECT q.id FROM harvest_runs q
     WHERE q.state = 'QUEUED' AND q.not_before <= now()
+      AND (q.exchange_id %% %(pool_size)s = %(slot)s
+           OR q.not_before <= now() - make_interval(secs => %(stranger_after)s))
       AND NOT EXISTS (SELECT 1 FROM harvester_nodes n
                       WHERE n.id = %(node)s AND (n.paused OR n.draining))
     ORDER BY q.exchange_id %% %(pool_size)s = %(slot)s DESC, q.not_before, q.id
@@ -303,6 +305,10 @@ WHERE r.exchange_id = %(exchange_id)s AND r.state IN ('QUEUED', 'RUNNING')
 -- name: exchange_by_id --
 -- One exchange row by id.
 SELECT * FROM exchanges WHERE id = %(id)s
+
+-- name: enabled_exchange_intervals --
+-- The id and interval of every enabled exchange (a worker lets go of the others' markets).
+SELECT id, interval_seconds FROM exchanges WHERE enabled
 
 -- name: node_runs_running --
 -- How many runs a node has RUNNING.

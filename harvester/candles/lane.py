@@ -12,6 +12,7 @@ goes back to the queue between two pages to let them run first, and resumes afte
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import threading
 import time
@@ -22,6 +23,7 @@ import psycopg
 import structlog
 from psycopg import errors as pg_errors
 
+from harvester import heap
 from harvester.candles.backfill import BackfillResult, run_backfill
 from harvester.candles.jobs import DEFAULT_TOP, queue_backfill
 from harvester.candles.keeping import SLICE_SECONDS, KeptTimeframe, due_fetches, gives_way
@@ -36,6 +38,9 @@ from marketmanager.reconnect import LongLivedConnection
 log = structlog.get_logger()
 
 IDLE_WAIT = 0.5
+# An exchange's ccxt instance (its markets: 40-70 MB for 5,000) is let go once no job
+# used it for this long; keep-current fetches of one exchange come closer together.
+SOURCE_KEEP = 120.0
 
 
 class JobHeartbeat(Heartbeat):
@@ -70,6 +75,7 @@ class BackfillLane:
         self._kept_at = -math.inf
         self.sources: dict[str, CandleSource] = {}
         self.api_urls: dict[str, str | None] = {}
+        self.last_used: dict[str, float] = {}  # by exchange name: when its last job ended
 
     def source(self, exchange: dict[str, Any]) -> CandleSource:
         name = exchange["name"]
@@ -143,7 +149,20 @@ class BackfillLane:
             with heartbeat:
                 return run_backfill(self.conn, self.source(exchange), job, keep_going=keep_going)
         finally:
+            self.last_used[exchange["name"]] = time.monotonic()
             structlog.contextvars.unbind_contextvars("exchange", "job_id")
+
+    def release_unused(self) -> None:
+        """Let go of the ccxt instances no job used for SOURCE_KEEP seconds."""
+        now = time.monotonic()
+        unused = [name for name in self.sources if now - self.last_used[name] >= SOURCE_KEEP]
+        for name in unused:
+            log.info("backfill.markets_released", exchange=name)
+            self.sources.pop(name).close()
+            del self.api_urls[name]
+        if unused:
+            gc.collect()  # a ccxt instance is in reference cycles
+            heap.trim()
 
     def on(self, conn: psycopg.Connection[Any]) -> Callable[[], bool]:
         """The lane's tick on `conn` (a new one after the database came back)."""
@@ -155,7 +174,10 @@ class BackfillLane:
         if time.monotonic() - self._kept_at >= self.ctx.settings.tick_seconds:
             self.keep_current()
             self._kept_at = time.monotonic()
-        return self.step() is not None
+        if self.step() is not None:
+            return True
+        self.release_unused()
+        return False
 
     def close(self) -> None:
         for source in self.sources.values():

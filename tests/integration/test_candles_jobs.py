@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import time
 from typing import Any
 
 import psycopg
@@ -11,7 +12,7 @@ import pytest
 from psycopg import errors as pg_errors
 
 from harvester.candles.jobs import get_backfill, queue_backfill
-from harvester.candles.lane import BackfillLane, JobHeartbeat
+from harvester.candles.lane import SOURCE_KEEP, BackfillLane, JobHeartbeat
 from harvester.context import ChildContext
 from harvester.harvest.adapter import ExchangeAdapter
 from marketmanager import db
@@ -145,3 +146,18 @@ def test_the_heartbeat_of_a_job_tells_when_keep_current_fetches_wait(
     with heartbeat:
         queue_backfill(conn, kraken, "1h", SINCE, ["BTC/USD"], trigger="SCHEDULE")
         assert heartbeat.kept_waiting.wait(30), "the heartbeat did not see the waiting fetch"
+
+
+def test_a_lane_lets_go_of_an_exchanges_markets_once_no_job_used_them_for_a_while(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    one = lane(conn, db_url, "backfill")
+    binance = {"name": "binance", "api_url": None}
+    source = one.source(binance)
+    one.last_used["binance"] = time.monotonic()  # a job of binance just ended
+    one.release_unused()
+    assert one.sources == {"binance": source}
+    one.last_used["binance"] = time.monotonic() - SOURCE_KEEP
+    one.release_unused()
+    assert one.sources == {}
+    assert one.source(binance) is not source, "the next job makes a new one"

@@ -19,7 +19,7 @@ from tests.support.rows import Conn, add_exchange, runs_of
 
 
 def claim(conn: Conn, node_id: str = "n1", worker: str = "worker-1") -> dict[str, Any] | None:
-    params = {"node": node_id, "worker": worker, "pool_size": 1, "slot": 0}
+    params = {"node": node_id, "worker": worker, "pool_size": 1, "slot": 0, "stranger_after": 2}
     return db.fetch_one(conn, "claim_run", params)
 
 
@@ -229,16 +229,24 @@ def test_one_heartbeat_beats_every_running_run_and_reports_the_others(conn: Conn
     assert runs.taken_away(ids.values(), states) == {ids["bitstamp"]}
 
 
-def test_a_worker_claims_its_home_exchanges_runs_first(conn: Conn) -> None:
+def test_a_worker_claims_its_home_exchanges_runs_first_and_anothers_once_it_waited(
+    conn: Conn,
+) -> None:
     ids = [add_exchange(conn, name) for name in ("binance", "kraken", "bitstamp")]
     for exchange in ids:  # queued oldest first, in this order
         conn.execute(
             "INSERT INTO harvest_runs (exchange_id, trigger) VALUES (%s, 'MANUAL')", (exchange,)
         )
     home = ids[2]
-    slot = home % 3
-    params = {"node": "n1", "worker": "worker-1", "pool_size": 3, "slot": slot}
+    params = {"node": "n1", "worker": "worker-1", "pool_size": 3, "slot": home % 3}
+    params["stranger_after"] = 60  # seconds past due before another worker's run is claimed
     first = db.fetch_one(conn, "claim_run", params)
     assert first is not None and first["exchange_id"] == home, "its home run, though newest"
+    assert db.fetch_one(conn, "claim_run", params) is None, "others' runs wait for their worker"
+    conn.execute(
+        "UPDATE harvest_runs SET not_before = now() - interval '61 seconds' WHERE exchange_id = %s",
+        (ids[1],),
+    )
     second = db.fetch_one(conn, "claim_run", params)
-    assert second is not None and second["exchange_id"] == ids[0], "then the oldest other"
+    assert second is not None and second["exchange_id"] == ids[1], "one that waited too long"
+    assert db.fetch_one(conn, "claim_run", params) is None, "the other still waits"

@@ -2,7 +2,14 @@
 
 import json
 
-from harvester.worker import IDLE_WAIT, claim_delay, home_slot, worker_slot
+from harvester.worker import (
+    IDLE_WAIT,
+    STRANGER_AFTER,
+    claim_delay,
+    home_slot,
+    stranger_after,
+    worker_slot,
+)
 from marketmanager.run_events import RunEvent, run_event
 
 
@@ -27,6 +34,11 @@ def test_a_notification_that_is_not_a_run_event_is_ignored() -> None:
 def test_an_exchanges_home_worker_claims_at_once_and_a_busy_stranger_last() -> None:
     assert claim_delay(3, home=True) == 0.0
     assert 0.0 < claim_delay(0, home=False) < claim_delay(1, home=False)
+
+
+def test_a_run_waits_for_its_home_worker_longer_for_a_busier_stranger() -> None:
+    assert stranger_after(0) == STRANGER_AFTER
+    assert stranger_after(0) < stranger_after(1) < stranger_after(2)
 
 
 def test_no_worker_waits_longer_than_its_next_look() -> None:
