@@ -60,6 +60,26 @@ def test_delisted_markets_become_inactive_and_come_back(conn: Conn, exchange: An
     assert {s: r["id"] for s, r in again.items()} == {s: r["id"] for s, r in stored.items()}
 
 
+def test_a_run_updates_known_markets_and_adds_new_ones_with_a_tick_each(
+    conn: Conn, exchange: Any
+) -> None:
+    assert harvest(conn, exchange, [ticker("BTC/USD", "100")]).succeeded
+    known = markets_of(conn, exchange["id"])["BTC/USD"]["id"]
+    result = harvest(conn, exchange, [ticker("BTC/USD", "101"), ticker("ETH/USD", "5")])
+    assert (result.markets, result.deactivated) == (2, 0)
+    stored = markets_of(conn, exchange["id"])
+    assert {s: r["last"] for s, r in stored.items()} == {"BTC/USD": 101, "ETH/USD": 5}
+    assert stored["BTC/USD"]["id"] == known
+    ticks = conn.execute(
+        "SELECT market_id, last FROM market_ticks ORDER BY ts, market_id"
+    ).fetchall()
+    assert [(t["market_id"], t["last"]) for t in ticks] == [
+        (known, 100),
+        (known, 101),
+        (stored["ETH/USD"]["id"], 5),
+    ]
+
+
 def test_duplicates_are_folded_and_garbage_is_stored_as_null(conn: Conn, exchange: Any) -> None:
     tickers = [
         ticker("BTC/USD", "100"),
