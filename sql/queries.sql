@@ -156,15 +156,27 @@ COPY harvest_staging ({columns}) FROM STDIN (FORMAT BINARY)
 
 -- name: harvest_upsert_markets --
 -- Upsert the staged markets of an exchange and append one history tick per market.
-WITH upserted AS (
+-- Markets already listed are updated through a join (an ON CONFLICT update would probe the
+-- unique index and lock each row first: a quarter of the server CPU of the update); only
+-- the new ones go through ON CONFLICT, which also covers one listed meanwhile by another
+-- transaction (the candle lane lists markets it backfills).
+WITH updated AS (
+    UPDATE markets AS m SET {updates_from_staging}, updated_at = %(harvested_at)s
+    FROM harvest_staging AS s
+    WHERE m.exchange_id = %(exchange_id)s AND m.symbol = s.symbol
+    RETURNING m.id, m.symbol, m.last, m.bid, m.ask, m.base_volume, m.quote_volume
+), inserted AS (
     INSERT INTO markets AS m (exchange_id, {columns}, updated_at)
-    SELECT %(exchange_id)s, {columns}, %(harvested_at)s FROM harvest_staging
+    SELECT %(exchange_id)s, {columns}, %(harvested_at)s FROM harvest_staging AS s
+    WHERE NOT EXISTS (SELECT 1 FROM updated AS u WHERE u.symbol = s.symbol)
     ON CONFLICT (exchange_id, symbol) DO UPDATE
     SET {updates}, updated_at = EXCLUDED.updated_at
     RETURNING m.id, m.last, m.bid, m.ask, m.base_volume, m.quote_volume
 )
 INSERT INTO market_ticks (market_id, ts, last, bid, ask, base_volume, quote_volume)
-SELECT id, %(harvested_at)s, last, bid, ask, base_volume, quote_volume FROM upserted
+SELECT id, %(harvested_at)s, last, bid, ask, base_volume, quote_volume FROM updated
+UNION ALL
+SELECT id, %(harvested_at)s, last, bid, ask, base_volume, quote_volume FROM inserted
 
 -- name: harvest_deactivate_missing --
 -- Markets of the exchange that this run did not see are no longer listed: inactive, kept.

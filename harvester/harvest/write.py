@@ -48,14 +48,27 @@ STAGING_TYPES = [*(_pg_type(_HINTS[name]) for name in ROW_FIELDS), "numeric"]
 _read_row = attrgetter(*ROW_FIELDS)
 
 COLUMNS = sql.SQL(", ").join(map(sql.Identifier, STAGED_COLUMNS))
-UPDATES = sql.SQL(", ").join(
-    sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column))
-    for column in STAGED_COLUMNS
-    if column != "symbol"
-)
+
+
+def _assignments(source: str) -> sql.Composable:
+    """``column = <source>.column`` for each staged column but the key, symbol."""
+    return sql.SQL(", ").join(
+        sql.SQL("{0} = {1}.{0}").format(sql.Identifier(column), sql.Identifier(source))
+        for column in STAGED_COLUMNS
+        if column != "symbol"
+    )
+
+
+UPDATES = _assignments("excluded")  # an ON CONFLICT update's proposed row
+UPDATES_FROM_STAGING = _assignments("s")  # harvest_staging AS s
 CREATE_STAGING = compose("harvest_create_staging", columns=COLUMNS)
 COPY_STAGING = compose("harvest_copy_staging", columns=COLUMNS)
-UPSERT_MARKETS = compose("harvest_upsert_markets", columns=COLUMNS, updates=UPDATES)
+UPSERT_MARKETS = compose(
+    "harvest_upsert_markets",
+    columns=COLUMNS,
+    updates=UPDATES,
+    updates_from_staging=UPDATES_FROM_STAGING,
+)
 
 
 class RunNotRunning(RuntimeError):

@@ -60,6 +60,26 @@ def test_delisted_markets_become_inactive_and_come_back(conn: Conn, exchange: An
     assert {s: r["id"] for s, r in again.items()} == {s: r["id"] for s, r in stored.items()}
 
 
+def test_a_run_updates_known_markets_and_adds_new_ones_with_a_tick_each(
+    conn: Conn, exchange: Any
+) -> None:
+    assert harvest(conn, exchange, [ticker("BTC/USD", "100")]).succeeded
+    known = markets_of(conn, exchange["id"])["BTC/USD"]["id"]
+    result = harvest(conn, exchange, [ticker("BTC/USD", "101"), ticker("ETH/USD", "5")])
+    assert (result.markets, result.deactivated) == (2, 0)
+    stored = markets_of(conn, exchange["id"])
+    assert {s: r["last"] for s, r in stored.items()} == {"BTC/USD": 101, "ETH/USD": 5}
+    assert stored["BTC/USD"]["id"] == known
+    ticks = conn.execute(
+        "SELECT market_id, last FROM market_ticks ORDER BY ts, market_id"
+    ).fetchall()
+    assert [(t["market_id"], t["last"]) for t in ticks] == [
+        (known, 100),
+        (known, 101),
+        (stored["ETH/USD"]["id"], 5),
+    ]
+
+
 def test_duplicates_are_folded_and_garbage_is_stored_as_null(conn: Conn, exchange: Any) -> None:
     tickers = [
         ticker("BTC/USD", "100"),
@@ -146,3 +166,32 @@ def test_through_a_pool_with_the_canonical_log_line(conn: Conn, exchange: Any) -
     assert finished[0]["exchange"] == "bitstamp" and finished[0]["run_id"] == result.run_id
     assert finished[0]["markets"] == 2 and finished[0]["seconds"] >= 0
     assert exchange_row(conn, "bitstamp")["unpriced_markets"] == 1
+
+
+def _ticks_of_markets(conn: Conn, market_ids: list[int]) -> int:
+    row = conn.execute(
+        "SELECT count(*) AS n FROM market_ticks WHERE market_id = ANY(%s)", (market_ids,)
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_removing_an_exchange_removes_its_history_and_only_its(
+    conn: Conn, exchange: Any, db_url: str
+) -> None:
+    add_exchange(conn, "kraken")
+    other = {**exchange_row(conn, "kraken"), "_url": db_url}
+    for _ in range(2):
+        assert harvest(conn, exchange, [ticker("BTC/USD"), ticker("ETH/USD")]).succeeded
+        assert harvest(conn, other, [ticker("BTC/USD")]).succeeded
+    removed = [row["id"] for row in markets_of(conn, exchange["id"]).values()]
+    assert _ticks_of_markets(conn, removed) == 4
+    assert db.fetch_one(conn, "delete_exchange", {"name": "bitstamp"}) is not None
+    assert _ticks_of_markets(conn, removed) == 0
+    assert tick_count(conn, other["id"]) == 2
+
+
+def test_emptying_the_exchanges_empties_the_history(conn: Conn, exchange: Any) -> None:
+    assert harvest(conn, exchange, [ticker("BTC/USD")]).succeeded
+    conn.execute("TRUNCATE exchanges CASCADE")
+    assert conn.execute("SELECT count(*) AS n FROM market_ticks").fetchone() == {"n": 0}

@@ -29,7 +29,11 @@ from sql import compose, queries
 REPO = Path(__file__).resolve().parent.parent.parent
 PRODUCTION = ("marketmanager", "harvester", "graphql_api", "simulator")
 # What the write path fills in; any other {placeholder} is one identifier.
-PARTS: dict[str, sql.Composable] = {"columns": write.COLUMNS, "updates": write.UPDATES}
+PARTS: dict[str, sql.Composable] = {
+    "columns": write.COLUMNS,
+    "updates": write.UPDATES,
+    "updates_from_staging": write.UPDATES_FROM_STAGING,
+}
 # The listings' statements are composed from their filters, orderings and cursors.
 LISTING_SKELETONS = {name for name in queries if name.startswith("listing_")}
 FILTER_VALUES = {
