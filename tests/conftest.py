@@ -29,6 +29,30 @@ REPO = Path(__file__).resolve().parent.parent
 TEST_SERVER_CONNECTIONS = 300
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--only-using",
+        action="append",
+        default=[],
+        metavar="FIXTURE",
+        help="run only the tests that use FIXTURE, directly or through other fixtures "
+        "(CI's later passes: only what the server or setting they change can reach)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("only_using")
+    if not wanted:
+        return
+    kept, dropped = [], []
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        (kept if uses.issuperset(wanted) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def _embedded_test_server(data_dir: Path) -> str:
     """The embedded test server's URL, restarted once with TEST_SERVER_CONNECTIONS."""
     from marketmanager.embedded import embedded_database_url, restart_embedded
