@@ -119,11 +119,13 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path="/" + dbname))
 
 
-@contextmanager
-def scratch_database(server_url: str, prefix: str, *, template: str | None = None) -> Iterator[str]:
-    """A new database on `server_url` (a copy of `template`, if given) for the block's
-    duration; its URL. Dropped afterwards, open connections or not (tests, benchmarks)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+def scratch_name(prefix: str) -> str:
+    """A fresh database name starting with `prefix`."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def create_database(server_url: str, name: str, *, template: str | None = None) -> str:
+    """Create database `name` on `server_url` (a copy of `template`, if given); its URL."""
     database = sql.Identifier(name)
     create = (
         compose(
@@ -132,11 +134,24 @@ def scratch_database(server_url: str, prefix: str, *, template: str | None = Non
         if template
         else compose("create_database", database=database)
     )
-    admin_url = with_database(server_url, "postgres")
-    with connect(admin_url, autocommit=True) as admin:
+    with connect(with_database(server_url, "postgres"), autocommit=True) as admin:
         admin.execute(create)
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name` if it exists, open connections or not."""
+    with connect(with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(compose("drop_database", database=sql.Identifier(name)))
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, *, template: str | None = None) -> Iterator[str]:
+    """A new database on `server_url` (a copy of `template`, if given) for the block's
+    duration; its URL. Dropped afterwards, open connections or not (tests, benchmarks)."""
+    name = scratch_name(prefix)
+    url = create_database(server_url, name, template=template)
     try:
-        yield with_database(server_url, name)
+        yield url
     finally:
-        with connect(admin_url, autocommit=True) as admin:
-            admin.execute(compose("drop_database", database=database))
+        drop_database(server_url, name)

@@ -4,7 +4,8 @@ The server is ``DATABASE_URL`` when set, otherwise the embedded one (under
 ``var/test-pg``; its data is kept between runs, and the server is stopped when the
 session ends, so that `make test` leaves no process behind). Each session migrates a
 template database once; each test that asks for ``db_url`` gets its own
-``CREATE DATABASE … TEMPLATE …`` copy, dropped afterwards.
+``CREATE DATABASE … TEMPLATE …`` copy (made while the test before it ran), dropped
+afterwards.
 """
 
 from __future__ import annotations
@@ -21,12 +22,37 @@ import pytest
 from marketmanager import db
 from marketmanager.migrations import migrate
 from marketmanager.settings import Settings
+from tests.support.databases import TemplateCopies
 
 REPO = Path(__file__).resolve().parent.parent
 # The suite keeps an API server per settings variant for the whole session (each with its
 # pool) while acceptance tests run whole process trees beside them: more than the
 # default 100 connections at peak. The embedded test server gets room for that.
 TEST_SERVER_CONNECTIONS = 300
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--only-using",
+        action="append",
+        default=[],
+        metavar="FIXTURE",
+        help="run only the tests that use FIXTURE, directly or through other fixtures "
+        "(CI's later passes: only what the server or setting they change can reach)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("only_using")
+    if not wanted:
+        return
+    kept, dropped = [], []
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        (kept if uses.issuperset(wanted) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def _embedded_test_server(data_dir: Path) -> str:
@@ -75,11 +101,22 @@ def empty_db_url(server_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def template_copies(server_url: str, template_db: str) -> Iterator[TemplateCopies]:
+    """Copies of the template for `db_url`, the next one made while a test runs."""
+    copies = TemplateCopies(server_url, template_db)
+    yield copies
+    copies.close()
+
+
 @pytest.fixture
-def db_url(server_url: str, template_db: str) -> Iterator[str]:
+def db_url(template_copies: TemplateCopies) -> Iterator[str]:
     """A new, migrated database for this test alone."""
-    with db.scratch_database(server_url, "mm_test", template=template_db) as url:
+    name, url = template_copies.take()
+    try:
         yield url
+    finally:
+        template_copies.drop(name)
 
 
 @pytest.fixture

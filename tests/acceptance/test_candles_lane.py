@@ -73,7 +73,9 @@ def test_the_backfill_command_hands_its_job_to_a_running_harvester(
     conn: Conn, db_url: str, sim: SimulatorServer, tmp_path: Path
 ) -> None:
     add_exchange(conn, "binance", sim.exchange_url("binance"), interval_seconds=HOUR)
-    with Harvester(db_url, tmp_path) as node:
+    # The simulator computes a 1,000-candle page of 1h candles in seconds of Python:
+    # more than the short request timeout of FAST on a busy machine (a generous deadline).
+    with Harvester(db_url, tmp_path, MM_REQUEST_TIMEOUT="60") as node:
         node.wait_ready()
         done = subprocess.run(
             [
